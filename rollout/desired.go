@@ -1,0 +1,101 @@
+package rollout
+
+import (
+	"time"
+
+	"github.com/upfactory/upfactory"
+)
+
+// Desired is the world a state asks for: which versions run, with how
+// many instances, and the traffic weight of each.
+type Desired struct {
+	// Run lists versions that must have their full set of instances.
+	Run []string
+	// Keep lists versions whose existing instances stay up, without
+	// replacements: a failed canary kept for inspection.
+	Keep []string
+	// Weights gives each routable version its share; versions in Run or
+	// Keep without weight are routable by header only.
+	Weights map[string]int
+}
+
+// Wants reports whether version's instances should stay up.
+func (d Desired) Wants(version string) bool {
+	for _, v := range d.Run {
+		if v == version {
+			return true
+		}
+	}
+	for _, v := range d.Keep {
+		if v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// DesiredState derives what should run and receive traffic from st at now.
+func DesiredState(st *upfactory.ServiceState, now time.Time) Desired {
+	d := Desired{Run: []string{st.StableVersion}, Weights: map[string]int{st.StableVersion: 100}}
+	r := st.Rollout
+	if st.PreviousVersion != "" && now.Before(st.PreviousUntil) {
+		d.Run = append(d.Run, st.PreviousVersion)
+		d.Weights[st.PreviousVersion] = 0
+	}
+	if r == nil || r.CanaryVersion == st.StableVersion {
+		return d
+	}
+	switch {
+	case Active(st):
+		d.Run = append(d.Run, r.CanaryVersion)
+		d.Weights[st.StableVersion] = 100 - r.CanaryWeight
+		d.Weights[r.CanaryVersion] = r.CanaryWeight
+	case now.Before(r.KeepCanaryUntil):
+		d.Keep = append(d.Keep, r.CanaryVersion)
+		d.Weights[r.CanaryVersion] = 0
+	}
+	return d
+}
+
+// RouterPools turns desired weights and the instances' health into router
+// pools. Only Ready instances get traffic. When a version that should carry
+// weight has no ready instance, its share goes to the versions that have
+// one, so users are never sent where nothing answers.
+func RouterPools(d Desired, insts []upfactory.Instance) []upfactory.Pool {
+	ready := map[string][]string{}
+	for _, in := range insts {
+		if in.State == upfactory.InstanceReady {
+			ready[in.Version] = append(ready[in.Version], in.Addr)
+		}
+	}
+	var pools []upfactory.Pool
+	orphaned, total := 0, 0
+	for _, v := range append(append([]string{}, d.Run...), d.Keep...) {
+		w, routable := d.Weights[v]
+		if !routable {
+			continue
+		}
+		if len(ready[v]) == 0 {
+			orphaned += w
+			continue
+		}
+		pools = append(pools, upfactory.Pool{Version: v, Weight: w, Addrs: ready[v]})
+		total += w
+	}
+	if orphaned > 0 && len(pools) > 0 {
+		if total == 0 {
+			pools[0].Weight += orphaned // nothing carries weight: the stable, listed first, takes all
+			return pools
+		}
+		given, last := 0, 0
+		for i := range pools {
+			if pools[i].Weight > 0 {
+				share := orphaned * pools[i].Weight / total
+				pools[i].Weight += share
+				given, last = given+share, i
+			}
+		}
+		pools[last].Weight += orphaned - given
+	}
+	return pools
+}
