@@ -247,3 +247,10 @@ type TrafficStats struct {
 type MetricSource interface {
 	Stats(version string, window time.Duration, now time.Time) TrafficStats
 }
+
+// VersionChecker is implemented by targets that can tell, before anything
+// starts, whether they can run a version (an allow-list, a binary per version).
+type VersionChecker interface {
+	// CheckVersion returns EINVALID, saying why, for a version the target cannot run.
+	CheckVersion(ctx context.Context, version string) error
+}

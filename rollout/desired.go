@@ -99,3 +99,22 @@ func RouterPools(d Desired, insts []upfactory.Instance) []upfactory.Pool {
 	}
 	return pools
 }
+
+// Expire ends what time has run out on: the previous version's rollback
+// window and a failed canary kept for inspection. It records each ending.
+func Expire(st *upfactory.ServiceState, now time.Time) []upfactory.LogEntry {
+	var entries []upfactory.LogEntry
+	if st.PreviousVersion != "" && !now.Before(st.PreviousUntil) {
+		entries = append(entries, upfactory.LogEntry{Time: now, Actor: upfactory.ActorSystem, Action: "previous.release",
+			Service: st.Service, Subject: st.PreviousVersion,
+			Reason: "the rollback window closed: " + st.PreviousVersion + " is stopped"})
+		st.PreviousVersion, st.PreviousUntil = "", time.Time{}
+	}
+	if r := st.Rollout; r != nil && r.Phase.Done() && !r.KeepCanaryUntil.IsZero() && !now.Before(r.KeepCanaryUntil) {
+		entries = append(entries, upfactory.LogEntry{Time: now, Actor: upfactory.ActorSystem, Action: "canary.cleanup",
+			Service: st.Service, Subject: r.CanaryVersion,
+			Reason: "the time to keep " + r.CanaryVersion + " for inspection is over: its instances are stopped"})
+		r.KeepCanaryUntil = time.Time{}
+	}
+	return entries
+}

@@ -1,0 +1,449 @@
+// Package engine is the only orchestrator: it loads each service's state,
+// asks the pure rollout machine what to do, persists the decision with its
+// log entries, and only then acts through the Target and Router ports.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/analysis"
+	"github.com/upfactory/upfactory/rollout"
+)
+
+// Runtime is one service with the adapters that run it.
+type Runtime struct {
+	Service *upfactory.Service
+	Target  upfactory.Target
+	Router  upfactory.Router
+	Metrics upfactory.MetricSource
+}
+
+// Options tune an Engine. Zero values take defaults.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time // the clock; tests may pass a fake
+	Tick   time.Duration    // how often every rollout is re-evaluated
+	// ValidVersion checks the form of a version name before anything starts.
+	ValidVersion func(string) error
+}
+
+// Engine drives the rollouts of a set of services.
+type Engine struct {
+	store    upfactory.Store
+	opts     Options
+	logger   *slog.Logger
+	services map[string]*service
+	names    []string
+
+	ctx    context.Context // lives from Open to Close, for background work
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
+}
+
+type service struct {
+	Runtime
+	mu sync.Mutex
+	st *upfactory.ServiceState // last saved state; only replaced after a successful save
+
+	lastMeasured time.Time
+	stopping     map[string]bool // instances being drained and stopped
+	stops        sync.WaitGroup
+	lastPools    []upfactory.Pool
+	startErr     map[string]string // version → why its instances could not start
+}
+
+// New returns an engine for runtimes. Call Open before anything else.
+func New(store upfactory.Store, runtimes []Runtime, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = upfactory.DefaultTickInterval
+	}
+	e := &Engine{store: store, opts: opts, logger: opts.Logger.With("component", "engine"), services: map[string]*service{}}
+	for _, rt := range runtimes {
+		e.services[rt.Service.Name] = &service{
+			Runtime:  rt,
+			stopping: map[string]bool{},
+			startErr: map[string]string{},
+		}
+		e.names = append(e.names, rt.Service.Name)
+	}
+	return e
+}
+
+// Open loads or creates each service's state, re-adopts the instances a
+// previous run started, and restores the router's weights, so that a
+// restarted server resumes every rollout at the step it had reached.
+func (e *Engine) Open(ctx context.Context) error {
+	e.ctx, e.cancel = context.WithCancel(ctx)
+	for _, name := range e.names {
+		s := e.services[name]
+		st, err := e.store.State(ctx, name)
+		switch {
+		case upfactory.ErrorCode(err) == upfactory.ENOTFOUND:
+			st = rollout.InitialState(s.Service)
+			entries := []upfactory.LogEntry{{Time: e.opts.Now(), Actor: upfactory.ActorSystem, Action: "service.register",
+				Service: name, Subject: st.StableVersion, Reason: "first start: " + st.StableVersion + " is the stable version"}}
+			if err := e.store.Save(ctx, st, entries); err != nil {
+				return fmt.Errorf("registering service %s: %w", name, err)
+			}
+		case err != nil:
+			return fmt.Errorf("loading state of service %s: %w", name, err)
+		default:
+			if len(st.Instances) > 0 {
+				if err := s.Target.Adopt(ctx, st.Instances); err != nil {
+					return fmt.Errorf("re-adopting instances of %s: %w", name, err)
+				}
+			}
+			if st.Rollout != nil && !st.Rollout.Phase.Done() {
+				e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "rollout.resume-after-restart", Service: name,
+					Subject: st.Rollout.CanaryVersion, Reason: fmt.Sprintf("server restarted: resuming at step %d, canary weight %d%%", st.Rollout.StepIndex, st.Rollout.CanaryWeight),
+					Values: map[string]any{"rollout": st.Rollout.ID, "step_index": st.Rollout.StepIndex, "canary_weight": st.Rollout.CanaryWeight}})
+			}
+		}
+		s.st = st
+		s.mu.Lock()
+		err = e.reconcile(ctx, s)
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run ticks every service until ctx is done or Close is called.
+func (e *Engine) Run(ctx context.Context) {
+	for _, name := range e.names {
+		s := e.services[name]
+		e.loops.Add(1)
+		go func() {
+			defer e.loops.Done()
+			t := time.NewTicker(e.opts.Tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-e.ctx.Done():
+					return
+				case <-t.C:
+					if err := e.tick(e.ctx, s); err != nil && e.ctx.Err() == nil {
+						e.logger.Error("tick failed", "service", s.Service.Name, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case <-e.ctx.Done():
+	}
+	e.loops.Wait()
+}
+
+// Close stops the loops and waits for drains in progress. With
+// stopInstances the targets stop every instance they run; without, the
+// instances keep serving for the next start to adopt.
+func (e *Engine) Close(ctx context.Context, stopInstances bool) error {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.loops.Wait()
+	var errs []error
+	for _, name := range e.names {
+		s := e.services[name]
+		s.stops.Wait()
+		if err := s.Target.Close(ctx, stopInstances); err != nil {
+			errs = append(errs, fmt.Errorf("closing target of %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Record appends an entry that changes no state, such as an instance
+// restart reported by a target. Safe from any goroutine.
+func (e *Engine) Record(entry upfactory.LogEntry) { e.record(entry) }
+
+func (e *Engine) record(entry upfactory.LogEntry) {
+	if entry.Time.IsZero() {
+		entry.Time = e.opts.Now()
+	}
+	ctx := e.ctx
+	if ctx == nil || ctx.Err() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if err := e.store.AppendLog(ctx, []upfactory.LogEntry{entry}); err != nil {
+		e.logger.Error("appending to the operation log", "action", entry.Action, "err", err)
+	}
+}
+
+func (e *Engine) service(name string) (*service, error) {
+	s, ok := e.services[name]
+	if !ok {
+		return nil, upfactory.Errorf(upfactory.ENOTFOUND, "unknown service %q (known: %v)", name, e.names)
+	}
+	return s, nil
+}
+
+// Services lists the services' names in config order.
+func (e *Engine) Services() []string { return slices.Clone(e.names) }
+
+// clone deep-copies a state so decisions can be thrown away if the save fails.
+func clone(st *upfactory.ServiceState) *upfactory.ServiceState {
+	b, err := json.Marshal(st)
+	if err != nil {
+		panic(fmt.Sprintf("cloning state of %s: %v", st.Service, err))
+	}
+	var c upfactory.ServiceState
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(fmt.Sprintf("cloning state of %s: %v", st.Service, err))
+	}
+	return &c
+}
+
+func same(a, b *upfactory.ServiceState) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// commit saves next with entries if anything changed and makes it current.
+func (e *Engine) commit(ctx context.Context, s *service, next *upfactory.ServiceState, entries []upfactory.LogEntry) error {
+	if len(entries) == 0 && same(s.st, next) {
+		return nil
+	}
+	if err := e.store.Save(ctx, next, entries); err != nil {
+		return fmt.Errorf("saving state of %s: %w", s.Service.Name, err)
+	}
+	s.st = next
+	for _, en := range entries {
+		e.logger.Info(en.Reason, "service", en.Service, "action", en.Action, "actor", en.Actor, "seq", en.Seq)
+	}
+	return nil
+}
+
+// tick observes, decides, persists, then acts.
+func (e *Engine) tick(ctx context.Context, s *service) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := e.opts.Now()
+	next := clone(s.st)
+	obs, err := e.observe(ctx, s, next, now)
+	if err != nil {
+		return err
+	}
+	entries := rollout.Tick(s.Service, next, obs)
+	entries = append(entries, rollout.Expire(next, now)...)
+	if err := e.commit(ctx, s, next, entries); err != nil {
+		return err
+	}
+	return e.reconcile(ctx, s)
+}
+
+func (e *Engine) want(s *service, version string) int {
+	if s.Service.Target.Type == "static" {
+		return len(s.Service.Target.Versions[version])
+	}
+	return max(s.Service.Target.Replicas, 1)
+}
+
+// observe gathers what the rollout machine needs: canary readiness and, once
+// per analysis interval while the canary takes traffic, a measurement per check.
+func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceState, now time.Time) (rollout.Observation, error) {
+	obs := rollout.Observation{Now: now}
+	r := st.Rollout
+	if r == nil || r.Phase.Done() {
+		s.lastMeasured = time.Time{}
+		return obs, nil
+	}
+	insts, err := s.Target.Instances(ctx)
+	if err != nil {
+		return obs, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
+	}
+	ready := 0
+	for _, in := range insts {
+		if in.Version != r.CanaryVersion || s.stopping[in.ID] {
+			continue
+		}
+		switch in.State {
+		case upfactory.InstanceReady:
+			ready++
+		case upfactory.InstanceFailed:
+			obs.CanaryFailed = fmt.Sprintf("instance %s: %s", in.ID, in.Reason)
+		}
+	}
+	if msg := s.startErr[r.CanaryVersion]; msg != "" {
+		obs.CanaryFailed = msg
+	}
+	obs.CanaryReady = ready >= e.want(s, r.CanaryVersion)
+
+	interval := s.Service.Analysis.Interval.D()
+	if interval <= 0 {
+		interval = upfactory.DefaultInterval
+	}
+	if !r.CanaryReady || r.CanaryWeight == 0 || r.Phase == upfactory.PhasePaused && r.CanaryWeight == 0 {
+		s.lastMeasured = time.Time{}
+		return obs, nil
+	}
+	if s.lastMeasured.IsZero() {
+		s.lastMeasured = now // the canary just began to take traffic: measure after a full interval
+		return obs, nil
+	}
+	if now.Sub(s.lastMeasured) < interval {
+		return obs, nil
+	}
+	s.lastMeasured = now
+	minSamples := s.Service.Analysis.MinSamples
+	if minSamples <= 0 {
+		minSamples = upfactory.DefaultMinSamples
+	}
+	obs.Measurements = map[int]upfactory.Measurement{}
+	for i, c := range s.Service.Analysis.Checks {
+		w := analysis.Window(c, interval, func(w time.Duration) int64 { return s.Metrics.Stats(r.CanaryVersion, w, now).Requests }, minSamples)
+		canary := s.Metrics.Stats(r.CanaryVersion, w, now)
+		base := s.Metrics.Stats(r.StableVersion, w, now)
+		obs.Measurements[i] = analysis.Measure(c, canary, base, minSamples, now)
+	}
+	return obs, nil
+}
+
+// reconcile makes instances and router pools match the saved state.
+func (e *Engine) reconcile(ctx context.Context, s *service) error {
+	st, now := s.st, e.opts.Now()
+	d := rollout.DesiredState(st, now)
+	insts, err := s.Target.Instances(ctx)
+	if err != nil {
+		return fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
+	}
+	activeCanary := ""
+	if rollout.Active(st) {
+		activeCanary = st.Rollout.CanaryVersion
+	}
+	live := map[string]int{}
+	var toStop, routable []upfactory.Instance
+	for _, in := range insts {
+		if s.stopping[in.ID] || in.State == upfactory.InstanceStopped {
+			continue
+		}
+		switch {
+		case !d.Wants(in.Version):
+			toStop = append(toStop, in)
+			continue
+		case in.State == upfactory.InstanceFailed:
+			// A failed stable instance is replaced; a failed canary fails
+			// its rollout instead (the machine sees it) and is kept.
+			if in.Version != activeCanary && slices.Contains(d.Run, in.Version) {
+				toStop = append(toStop, in)
+				continue
+			}
+		default:
+			live[in.Version]++
+		}
+		routable = append(routable, in)
+	}
+	for _, in := range toStop {
+		s.stopping[in.ID] = true
+	}
+
+	pools := rollout.RouterPools(d, routable)
+	if !slices.EqualFunc(pools, s.lastPools, func(a, b upfactory.Pool) bool {
+		return a.Version == b.Version && a.Weight == b.Weight && slices.Equal(a.Addrs, b.Addrs)
+	}) {
+		if err := s.Router.SetPools(ctx, pools); err != nil {
+			return fmt.Errorf("setting router pools of %s: %w", s.Service.Name, err)
+		}
+		s.lastPools = pools
+	}
+	for _, in := range toStop {
+		e.stopAsync(s, in)
+	}
+
+	for _, v := range d.Run {
+		need := e.want(s, v) - live[v]
+		if need <= 0 || s.startErr[v] != "" {
+			continue
+		}
+		if _, err := s.Target.Start(ctx, v, need); err != nil {
+			s.startErr[v] = err.Error()
+			if upfactory.ErrorCode(err) != upfactory.EINTERNAL {
+				s.startErr[v] = upfactory.ErrorMessage(err)
+			}
+			e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "instance.start-failed", Service: s.Service.Name,
+				Subject: v, Reason: s.startErr[v]})
+			continue
+		}
+	}
+	if !rollout.Active(st) {
+		// A failed start is retried on the next rollout, not in a loop.
+		for v := range s.startErr {
+			if v != st.StableVersion {
+				delete(s.startErr, v)
+			}
+		}
+	}
+	return e.rememberInstances(ctx, s)
+}
+
+// rememberInstances saves the instances the target runs, for adoption after
+// a restart, when they differ from what is stored.
+func (e *Engine) rememberInstances(ctx context.Context, s *service) error {
+	insts, err := s.Target.Instances(ctx)
+	if err != nil {
+		return fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
+	}
+	var keep []upfactory.Instance
+	for _, in := range insts {
+		if in.State != upfactory.InstanceStopped {
+			keep = append(keep, in)
+		}
+	}
+	key := func(in upfactory.Instance) string { return fmt.Sprintf("%s/%d/%s/%s", in.ID, in.PID, in.Addr, in.Version) }
+	if slices.EqualFunc(keep, s.st.Instances, func(a, b upfactory.Instance) bool { return key(a) == key(b) }) {
+		return nil
+	}
+	next := clone(s.st)
+	next.Instances = keep
+	if err := e.store.Save(ctx, next, nil); err != nil {
+		return fmt.Errorf("saving instances of %s: %w", s.Service.Name, err)
+	}
+	s.st = next
+	return nil
+}
+
+// stopAsync drains an instance that no longer gets new requests, then stops it.
+func (e *Engine) stopAsync(s *service, in upfactory.Instance) {
+	s.stops.Add(1)
+	go func() {
+		defer s.stops.Done()
+		drain := s.Service.Router.DrainTimeout.D()
+		if drain <= 0 {
+			drain = upfactory.DefaultDrainTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), drain)
+		if err := s.Router.Drain(ctx, in.Addr); err != nil {
+			e.logger.Warn("drain timed out; stopping anyway", "instance", in.ID, "err", err)
+		}
+		cancel()
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 2*upfactory.DefaultStopTimeout)
+		defer cancel()
+		if err := s.Target.Stop(stopCtx, in.ID); err != nil && upfactory.ErrorCode(err) != upfactory.ENOTFOUND {
+			e.logger.Error("stopping instance", "instance", in.ID, "err", err)
+		}
+		s.mu.Lock()
+		delete(s.stopping, in.ID)
+		s.mu.Unlock()
+	}()
+}
