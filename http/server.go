@@ -1,0 +1,272 @@
+// Package http serves upfactory's JSON API and is its client: the CLI talks
+// to a running server only through Client. Error codes map to HTTP statuses
+// in one place, ErrorStatusCode.
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/rollout"
+)
+
+// Server is the API of a running `upfactory serve`.
+type Server struct {
+	Engine *engine.Engine
+	Store  upfactory.Store
+	// Token, when set, is the bearer token every mutating call must carry.
+	Token    string
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Open listens on addr (host:port; port 0 picks one) and serves in the background.
+func (s *Server) Open(addr string) error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listening on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("api server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops accepting requests and waits for those in flight.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	if s.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /api/v1/services", s.handleServices)
+	mux.HandleFunc("GET /api/v1/services/{service}", s.handleStatus)
+	mux.HandleFunc("POST /api/v1/services/{service}/rollouts", s.authorized(s.handleStart))
+	mux.HandleFunc("POST /api/v1/services/{service}/actions/{action}", s.authorized(s.handleAction))
+	mux.HandleFunc("GET /api/v1/log", s.handleLog)
+	mux.HandleFunc("GET /api/v1/log/verify", s.handleVerify)
+	return mux
+}
+
+func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+				s.Error(w, r, upfactory.Errorf(upfactory.EUNAUTHORIZED, "this server requires a bearer token for changes (--api-token or UPFACTORY_API_TOKEN)"))
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
+	var out []*engine.Status
+	for _, name := range s.Engine.Services() {
+		st, err := s.Engine.Status(r.Context(), name)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		out = append(out, st)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Engine.Status(r.Context(), r.PathValue("service"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// StartRequest is the body of POST /api/v1/services/{service}/rollouts.
+type StartRequest struct {
+	Version string `json:"version"`
+	Actor   string `json:"actor"`
+}
+
+// ActionRequest is the body of POST /api/v1/services/{service}/actions/{action}.
+type ActionRequest struct {
+	Actor   string `json:"actor"`
+	Comment string `json:"comment,omitempty"`
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return upfactory.Errorf(upfactory.EINVALID, "reading request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if err := decode(r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if req.Version == "" {
+		s.Error(w, r, upfactory.Errorf(upfactory.EINVALID, "a version is required"))
+		return
+	}
+	st, err := s.Engine.StartRollout(r.Context(), r.PathValue("service"), req.Version, req.Actor)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
+	var req ActionRequest
+	if err := decode(r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	st, err := s.Engine.Do(r.Context(), r.PathValue("service"), rollout.Command{Action: r.PathValue("action"), Actor: req.Actor, Comment: req.Comment})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// LogResponse is the body of GET /api/v1/log.
+type LogResponse struct {
+	Entries []upfactory.LogEntry `json:"entries"`
+}
+
+func (s *Server) handleLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := upfactory.LogFilter{Service: q.Get("service")}
+	for key, dst := range map[string]*int64{"after": &f.AfterSeq} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.Error(w, r, upfactory.Errorf(upfactory.EINVALID, "query parameter %s=%q: want a whole number", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.Error(w, r, upfactory.Errorf(upfactory.EINVALID, "query parameter limit=%q: want a whole number", v))
+			return
+		}
+		f.Limit = n
+	}
+	entries, err := s.Store.Log(r.Context(), f)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []upfactory.LogEntry{}
+	}
+	writeJSON(w, http.StatusOK, LogResponse{Entries: entries})
+}
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Store.VerifyLog(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// ErrorResponse is the body of every error answer.
+type ErrorResponse struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error writes err as JSON with the status its code maps to. Internal
+// errors are logged and their details kept from the client.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := upfactory.ErrorCode(err), upfactory.ErrorMessage(err)
+	if code == upfactory.EINTERNAL {
+		s.Logger.Error("api error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body ErrorResponse
+	body.Error.Code, body.Error.Message = code, msg
+	writeJSON(w, ErrorStatusCode(code), body)
+}
+
+var codes = map[string]int{
+	upfactory.ECONFLICT:     http.StatusConflict,
+	upfactory.EINVALID:      http.StatusBadRequest,
+	upfactory.ENOTFOUND:     http.StatusNotFound,
+	upfactory.EUNAUTHORIZED: http.StatusUnauthorized,
+	upfactory.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	upfactory.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorStatusCode maps an error code to its HTTP status.
+func ErrorStatusCode(code string) int {
+	if v, ok := codes[code]; ok {
+		return v
+	}
+	return http.StatusInternalServerError
+}
+
+// FromErrorStatusCode maps an HTTP status back to an error code.
+func FromErrorStatusCode(status int) string {
+	for k, v := range codes {
+		if v == status {
+			return k
+		}
+	}
+	return upfactory.EINTERNAL
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
