@@ -67,10 +67,29 @@ func Format(metric string, v float64) string {
 	return fmt.Sprintf("%.1f/s", v)
 }
 
+// MinSamples is the fewest requests a measurement of metric needs: the
+// configured floor, raised for latency percentiles so that the tail the
+// percentile names holds at least two requests (p95: 40, p99: 200). A p95
+// of ten requests is the second-slowest request, not a percentile.
+func MinSamples(metric string, floor int) int {
+	q := 0.0
+	switch metric {
+	case upfactory.MetricP95Latency:
+		q = 0.95
+	case upfactory.MetricP99Latency:
+		q = 0.99
+	}
+	if q == 0 {
+		return floor
+	}
+	return max(floor, int(math.Ceil(2/(1-q)-1e-9)))
+}
+
 // Measure judges one measurement of check from the canary's and the
 // baseline's stats over the same window. Fewer than minSamples requests on
 // either side needed by the rule gives NoData, never Pass.
 func Measure(c upfactory.Check, canary, baseline upfactory.TrafficStats, minSamples int, now time.Time) upfactory.Measurement {
+	minSamples = MinSamples(c.Metric, minSamples)
 	m := upfactory.Measurement{
 		At:            now,
 		Window:        upfactory.Duration(canary.Window),
@@ -149,7 +168,7 @@ func Update(st *upfactory.CheckStatus, c upfactory.Check, m upfactory.Measuremen
 // up to the check's For when the canary has too little traffic to judge.
 func Window(c upfactory.Check, interval time.Duration, canaryRequests func(time.Duration) int64, minSamples int) time.Duration {
 	w := interval
-	if c.For.D() > w && canaryRequests(w) < int64(minSamples) {
+	if c.For.D() > w && canaryRequests(w) < int64(MinSamples(c.Metric, minSamples)) {
 		w = c.For.D()
 	}
 	return w

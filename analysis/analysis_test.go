@@ -28,11 +28,13 @@ func TestMeasure(t *testing.T) {
 		{"errors at max", errRate, stats(1000, 10, 0), stats(1000, 0, 0), upfactory.VerdictPass},
 		{"errors over max", errRate, stats(1000, 11, 0), stats(1000, 0, 0), upfactory.VerdictFail},
 		{"too few canary requests", errRate, stats(19, 19, 0), stats(1000, 0, 0), upfactory.VerdictNoData},
+		{"p95 from too few requests", p95Ratio, stats(39, 0, 500*time.Millisecond), stats(1000, 0, 100*time.Millisecond), upfactory.VerdictNoData},
 		{"ratio within", p95Ratio, stats(100, 0, 120*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictPass},
 		{"ratio over", p95Ratio, stats(100, 0, 131*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictFail},
 		{"ratio without baseline data", p95Ratio, stats(100, 0, 500*time.Millisecond), stats(3, 0, 100*time.Millisecond), upfactory.VerdictNoData},
-		{"p99 absolute over", p99Max, stats(100, 0, 500*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
-		{"p99 absolute under", p99Max, stats(100, 0, 300*time.Millisecond), stats(100, 0, 0), upfactory.VerdictPass},
+		{"p99 absolute over", p99Max, stats(200, 0, 500*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
+		{"p99 absolute under", p99Max, stats(200, 0, 300*time.Millisecond), stats(100, 0, 0), upfactory.VerdictPass},
+		{"p99 from too few requests", p99Max, stats(199, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictNoData},
 		{"error ratio vs zero baseline", upfactory.Check{Metric: upfactory.MetricErrorRate, MaxVsBaseline: 2}, stats(100, 1, 0), stats(100, 0, 0), upfactory.VerdictFail},
 	}
 	for _, tt := range tests {

@@ -210,4 +210,3 @@ func describeStep(s upfactory.Step) string {
 	}
 	return "?"
 }
-

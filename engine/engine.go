@@ -410,7 +410,9 @@ func (e *Engine) rememberInstances(ctx context.Context, s *service) error {
 			keep = append(keep, in)
 		}
 	}
-	key := func(in upfactory.Instance) string { return fmt.Sprintf("%s/%d/%s/%s", in.ID, in.PID, in.Addr, in.Version) }
+	key := func(in upfactory.Instance) string {
+		return fmt.Sprintf("%s/%d/%s/%s", in.ID, in.PID, in.Addr, in.Version)
+	}
 	if slices.EqualFunc(keep, s.st.Instances, func(a, b upfactory.Instance) bool { return key(a) == key(b) }) {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +28,10 @@ type Options struct {
 	Mix     []Request // cycled through; default GET /
 	// Limit caps the number of requests, a bound on every run.
 	Limit int64
+	// SessionRequests is how many requests a simulated user sends before
+	// leaving; the next one arrives with no cookies. Real traffic churns, and
+	// without churn sticky sessions would pin every client to stable. 0: 10.
+	SessionRequests int
 }
 
 // Result is the live tally of a run.
@@ -63,12 +66,6 @@ func (r *Result) Snapshot() Counts {
 	return c
 }
 
-// Client is one simulated user with its own cookie jar.
-type Client struct {
-	HTTP    *http.Client
-	Version atomic.Value // the last version that served it
-}
-
 // Run sends load until ctx is done or Limit requests were sent. It returns
 // the live result at once; wait on the returned channel for the end.
 func Run(ctx context.Context, o Options) (*Result, <-chan struct{}) {
@@ -86,13 +83,20 @@ func Run(ctx context.Context, o Options) (*Result, <-chan struct{}) {
 	tokens := make(chan int64, o.Clients)
 	var wg sync.WaitGroup
 	transport := &http.Transport{MaxIdleConnsPerHost: o.Clients, IdleConnTimeout: 30 * time.Second}
+	if o.SessionRequests <= 0 {
+		o.SessionRequests = 10
+	}
 	for i := 0; i < o.Clients; i++ {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Transport: transport, Jar: jar, Timeout: 10 * time.Second}
+		c := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sent := 0
 			for n := range tokens {
+				if sent%o.SessionRequests == 0 {
+					c.Jar, _ = cookiejar.New(nil) // a new user arrives
+				}
+				sent++
 				q := o.Mix[int(n)%len(o.Mix)]
 				res.record(do(ctx, c, o.BaseURL, q))
 			}

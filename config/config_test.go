@@ -1,0 +1,682 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/config"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func dur(d time.Duration) upfactory.Duration { return upfactory.Duration(d) }
+
+// TestLoadExample loads the example from the documentation unchanged.
+func TestLoadExample(t *testing.T) {
+	c, err := config.Load("testdata/upfactory.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &upfactory.Config{
+		Server: upfactory.ServerConfig{
+			Listen:       "127.0.0.1:7070",
+			DataDir:      filepath.Join(dir, ".upfactory"),
+			TickInterval: dur(250 * time.Millisecond),
+		},
+		Services: []*upfactory.Service{{
+			Name:          "checkout",
+			Owner:         "payments-team",
+			Tier:          1,
+			CriticalPaths: []string{"payment", "auth"},
+			StableVersion: "1.0.0",
+			Target: upfactory.TargetSpec{
+				Type:        "exec",
+				Command:     []string{"./bin/shop", "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"},
+				Dir:         dir,
+				Replicas:    2,
+				Readiness:   upfactory.Readiness{Path: "/healthz", Timeout: dur(30 * time.Second), Interval: dur(200 * time.Millisecond)},
+				StopTimeout: dur(10 * time.Second),
+			},
+			Router: upfactory.RouterSpec{
+				Type:         "builtin",
+				Listen:       "127.0.0.1:8080",
+				Sticky:       true,
+				Cookie:       "upfactory_version",
+				DrainTimeout: dur(30 * time.Second),
+			},
+			Strategy: upfactory.Strategy{Canary: &upfactory.CanaryStrategy{
+				Steps: []upfactory.Step{
+					{Weight: ptr(5)},
+					{Analysis: &upfactory.AnalysisStep{Duration: dur(30 * time.Second)}},
+					{Approval: &upfactory.ApprovalStep{Role: "approver"}},
+					{Weight: ptr(25)},
+					{Analysis: &upfactory.AnalysisStep{Duration: dur(30 * time.Second)}},
+					{Weight: ptr(50)},
+					{Pause: &upfactory.PauseStep{Duration: dur(10 * time.Second)}},
+					{Weight: ptr(100)},
+				},
+				RollbackWindow: dur(10 * time.Minute),
+				KeepFailedFor:  dur(30 * time.Minute),
+			}},
+			Analysis: upfactory.AnalysisSpec{
+				Interval:   dur(5 * time.Second),
+				MinSamples: 20,
+				Checks: []upfactory.Check{
+					{Metric: "error_rate", Max: "1%", For: dur(30 * time.Second), Limit: 0.01},
+					{Metric: "p95_latency", MaxVsBaseline: 1.3, For: dur(30 * time.Second)},
+					{Metric: "p99_latency", Max: "800ms", Limit: 0.8},
+				},
+			},
+		}},
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Load mismatch (-want +got):\n%s", diff)
+	}
+	if err := config.Validate(c); err != nil {
+		t.Errorf("Validate(loaded example): %v", err)
+	}
+}
+
+// minimal is the smallest valid config; the bad cases below are variations
+// of it, so their line numbers are easy to read off.
+const minimal = `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`
+
+// badCases are configs with the problems expected in them, as
+// "line:col key: message" fragments in order. FuzzParse starts from them too.
+var badCases = []struct {
+	name string
+	yaml string
+	want []string
+}{
+	{
+		name: "misspelt key",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy:
+      canary:
+        steps:
+          - weigth: 100
+`,
+		want: []string{
+			`8:9 services[0].strategy.canary.steps: steps never reach weight: 100`,
+			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause`,
+		},
+	},
+	{
+		name: "wrong types",
+		yaml: `services:
+  - name: web
+    tier: high
+    critical_paths: payment
+    stable_version: v1
+    target: [exec]
+    router: {listen: "127.0.0.1:8080", sticky: yes}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`3:11 services[0].tier: expected a whole number, got the string "high"`,
+			`4:21 services[0].critical_paths: expected a list, got the string "payment"`,
+			`6:13 services[0].target: expected a mapping, got a list`,
+			`7:48 services[0].router.sticky: expected true or false, got the string "yes"`,
+		},
+	},
+	{
+		name: "weight out of range",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 5}, {weight: 150}]}}
+`,
+		want: []string{`6:55 services[0].strategy.canary.steps[1].weight: must be between 0 and 100, got 150`},
+	},
+	{
+		name: "step of two kinds",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy:
+      canary:
+        steps:
+          - weight: 100
+            pause: {duration: 1m}
+`,
+		want: []string{`9:13 services[0].strategy.canary.steps[0]: a step has exactly one of weight, analysis, approval or pause; got weight and pause`},
+	},
+	{
+		name: "unknown metric",
+		yaml: minimal + `    analysis:
+      checks:
+        - {metric: error_rat, max: 1%}
+`,
+		want: []string{`9:20 services[0].analysis.checks[0].metric: unknown metric "error_rat"; known: error_rate, error_rate_4xx, p50_latency, p95_latency, p99_latency, request_rate`},
+	},
+	{
+		name: "bad max for each unit",
+		yaml: minimal + `    analysis:
+      checks:
+        - {metric: error_rate, max: 150%}
+        - {metric: error_rate_4xx, max: lots}
+        - {metric: p99_latency, max: 5}
+        - {metric: p50_latency, max: -1s}
+        - {metric: request_rate, max: many}
+        - {metric: request_rate, max: -3}
+        - {metric: p95_latency, max_vs_baseline: 0}
+        - {metric: p95_latency}
+`,
+		want: []string{
+			`9:37 services[0].analysis.checks[0].max: 150% is outside 0%–100%`,
+			`10:41 services[0].analysis.checks[1].max: invalid percentage "lots"`,
+			`11:38 services[0].analysis.checks[2].max: invalid duration "5": want a number with a unit`,
+			`12:38 services[0].analysis.checks[3].max: must be more than 0, got -1s`,
+			`13:39 services[0].analysis.checks[4].max: invalid rate "many"`,
+			`14:39 services[0].analysis.checks[5].max: must not be negative, got -3`,
+			`15:50 services[0].analysis.checks[6].max_vs_baseline: must be more than 0`,
+			`16:12 services[0].analysis.checks[7]: needs max, max_vs_baseline or both`,
+		},
+	},
+	{
+		name: "duplicate service names",
+		yaml: minimal + `  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8081"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{`7:11 services[1].name: duplicate service name "web"; first used at line 2`},
+	},
+	{
+		name: "listen collisions",
+		yaml: `server: {listen: "127.0.0.1:7070"}
+services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: ":7070"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+  - name: api
+    stable_version: v1
+    target: {type: exec, command: ["./api", "{{.Port}}"]}
+    router: {listen: "0.0.0.0:7070"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`6:22 services[0].router.listen: :7070 is also server.listen, the API's address`,
+			`11:22 services[1].router.listen: 0.0.0.0:7070 is also server.listen`,
+			`11:22 services[1].router.listen: 0.0.0.0:7070 is also the router address of service "web" (line 6)`,
+		},
+	},
+	{
+		name: "router address shared",
+		yaml: minimal + `  - name: api
+    stable_version: v1
+    target: {type: exec, command: ["./api", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{`10:22 services[1].router.listen: 127.0.0.1:8080 is also the router address of service "web" (line 5)`},
+	},
+	{
+		name: "bad templates",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target:
+      type: exec
+      command: ["./web", "{{.Port}}", "{{.Prot}}", "{{.Version", "{{range 3}}x{{end}}", "{{.Port.X}}"]
+      env: {NAME: "{{.Servce}}"}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`6:39 services[0].target.command[2]: invalid template: unknown field .Prot; a command can use .Port, .Version, .Service, .Index`,
+			`6:52 services[0].target.command[3]: invalid template: 1: unclosed action`,
+			`6:66 services[0].target.command[4]: invalid template: range is not allowed`,
+			`6:89 services[0].target.command[5]: invalid template: 1:7: <.Port.X>: can't evaluate field X`,
+			`7:19 services[0].target.env.NAME: invalid template: unknown field .Servce`,
+		},
+	},
+	{
+		name: "command without port",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "--version", "{{.Version}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{`4:26 services[0].target.command: no element uses {{.Port}}`},
+	},
+	{
+		name: "static target",
+		yaml: `services:
+  - name: web
+    stable_version: "1.10"
+    target:
+      type: static
+      versions:
+        1.1: ["127.0.0.1:9001"]
+        2.0: [localhost, "127.0.0.1:0"]
+        bad/version: ["127.0.0.1:9003"]
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`6:7 services[0].target.versions: stable_version "1.10" has no addresses here`,
+			`8:15 services[0].target.versions["2.0"][0]: "localhost" is not host:port`,
+			`8:26 services[0].target.versions["2.0"][1]: "127.0.0.1:0": port 0 cannot be dialed`,
+			`9:9 services[0].target.versions["bad/version"]: invalid version "bad/version"`,
+		},
+	},
+	{
+		name: "exec allow-list without stable",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"], versions: {v2: , v3: }}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{`4:59 services[0].target.versions: the allow-list must include stable_version "v1"`},
+	},
+	{
+		name: "never reaches 100",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy:
+      canary:
+        steps: [{weight: 10}, {approval: {role: ""}}, {analysis: {duration: 0s}}, {pause: }]
+`,
+		want: []string{
+			`2:5 services[0].analysis.checks: the strategy has analysis steps but there are no checks`,
+			`8:9 services[0].strategy.canary.steps: steps never reach weight: 100; the rollout could not complete`,
+			`8:49 services[0].strategy.canary.steps[1].approval.role: required`,
+			`8:77 services[0].strategy.canary.steps[2].analysis.duration: must be more than 0`,
+		},
+	},
+	{
+		name: "missing and impossible values",
+		yaml: `server: {listen: localhost}
+services:
+  - name: web_1
+    tier: -1
+    target: {type: docker, replicas: 65, readiness: {path: healthz}}
+    router: {type: nginx, cookie: "a b"}
+    strategy: {}
+    analysis: {min_samples: -1}
+`,
+		want: []string{
+			`1:18 server.listen: "localhost" is not host:port`,
+			`3:5 services[0].stable_version: required`,
+			`3:11 services[0].name: invalid service name "web_1"`,
+			`4:11 services[0].tier: must be 0 or more, got -1`,
+			`5:20 services[0].target.type: unknown target type "docker": want exec or static`,
+			`5:38 services[0].target.replicas: must be between 1 and 64, got 65`,
+			`5:60 services[0].target.readiness.path: must start with /, got "healthz"`,
+			`6:5 services[0].router.listen: required`,
+			`6:20 services[0].router.type: unknown router type "nginx": the only one is builtin`,
+			`6:35 services[0].router.cookie: invalid cookie name "a b"`,
+			`7:5 services[0].strategy.canary: required: canary is the only strategy`,
+			`8:29 services[0].analysis.min_samples: must be at least 1, got -1`,
+		},
+	},
+	{
+		name: "duplicate key",
+		yaml: `services:
+  - name: web
+    name: api
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{`3:5 services[0].name: duplicate key "name"; first set at line 2`},
+	},
+	{
+		name: "no services",
+		yaml: "server: {listen: \"127.0.0.1:7070\"}\n",
+		want: []string{`0:0 services: no services`},
+	},
+	{
+		name: "empty file",
+		yaml: "# nothing yet\n",
+		want: []string{`0:0 services: no services`},
+	},
+	{
+		name: "not a mapping",
+		yaml: "- services\n",
+		want: []string{`1:1 : expected a mapping, got a list`},
+	},
+	{
+		name: "unknown alias and bad duration",
+		yaml: `services:
+  - name: web
+    stable_version: *v
+    target: {type: exec, command: ["./web", "{{.Port}}"], stop_timeout: 10}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`3:21 services[0].stable_version: alias *v refers to no anchor &v before it`,
+			`4:73 services[0].target.stop_timeout: invalid duration "10"`,
+		},
+	},
+	{
+		name: "numbers too large",
+		yaml: `services:
+  - name: web
+    tier: 99999999999999999999
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"], replicas: 9223372036854775808}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+`,
+		want: []string{
+			`3:11 services[0].tier: 99999999999999999999 is too large`,
+			`5:69 services[0].target.replicas: 9223372036854775808 is too large`,
+		},
+	},
+	{
+		name: "merge loop",
+		yaml: "server: &m {<<: *m}\n" + minimal,
+		want: []string{`1:13 server: merge keys (<<) nested more than 16 deep`},
+	},
+	{
+		name: "several problems at once",
+		yaml: `services:
+  - name: checkout
+    stable_version: 1.0.0
+    target: {type: exec, command: ["./shop", "{{.Prot}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy:
+      canary:
+        steps:
+          - weigth: 50
+          - weight: 100
+    analysis:
+      checks:
+        - {metric: error_rate, max: 150%}
+`,
+		want: []string{
+			`4:26 services[0].target.command: no element uses {{.Port}}`,
+			`4:46 services[0].target.command[1]: invalid template: unknown field .Prot`,
+			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth"`,
+			`13:37 services[0].analysis.checks[0].max: 150% is outside 0%–100%`,
+		},
+	},
+}
+
+// short writes a problem as the fragments in badCases are written.
+func short(p config.Problem) string {
+	return fmt.Sprintf("%d:%d %s: %s", p.Line, p.Column, p.Key, p.Message)
+}
+
+func TestParseBad(t *testing.T) {
+	for _, tc := range badCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Parse("upfactory.yaml", []byte(tc.yaml), "/srv")
+			if err == nil {
+				t.Fatalf("Parse succeeded with %+v; want problems", c)
+			}
+			var probs config.Errors
+			if !errors.As(err, &probs) {
+				t.Fatalf("Parse error is %T, want config.Errors: %v", err, err)
+			}
+			// Replace each problem that contains its expected fragment by
+			// the fragment, so the diff shows only real differences.
+			got := make([]string, len(probs))
+			for i, p := range probs {
+				got[i] = short(p)
+				if p.File != "upfactory.yaml" {
+					t.Errorf("problem %d: File = %q, want upfactory.yaml", i, p.File)
+				}
+				if i < len(tc.want) && strings.Contains(got[i], tc.want[i]) {
+					got[i] = tc.want[i]
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestErrorsFormat(t *testing.T) {
+	_, err := config.Parse("upfactory.yaml", []byte(badCases[len(badCases)-1].yaml), "/srv")
+	want := `upfactory.yaml:4:26: services[0].target.command: no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command
+upfactory.yaml:4:46: services[0].target.command[1]: invalid template: unknown field .Prot; a command can use .Port, .Version, .Service, .Index
+upfactory.yaml:9:13: services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause
+upfactory.yaml:13:37: services[0].analysis.checks[0].max: 150% is outside 0%–100%`
+	if err == nil {
+		t.Fatal("Parse succeeded; want problems")
+	}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("Error() mismatch (-want +got):\n%s", diff)
+	}
+	noPlace := config.Errors{{File: "upfactory.yaml", Key: "services", Message: "no services"}}
+	if got, want := noPlace.Error(), "upfactory.yaml: services: no services"; got != want {
+		t.Errorf("Error() without a line = %q, want %q", got, want)
+	}
+}
+
+func TestSyntaxError(t *testing.T) {
+	_, err := config.Parse("upfactory.yaml", []byte("services:\n  - name: [web\n"), "/srv")
+	var probs config.Errors
+	if !errors.As(err, &probs) {
+		t.Fatalf("Parse error is %T, want config.Errors: %v", err, err)
+	}
+	if len(probs) != 1 || probs[0].Line < 1 || probs[0].Column < 1 {
+		t.Fatalf("problems = %+v, want one with a line and column", probs)
+	}
+	if !strings.HasPrefix(err.Error(), "upfactory.yaml:2:") {
+		t.Errorf("Error() = %q, want it at line 2", err)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Parse("upfactory.yaml", []byte(minimal), "/srv/app")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	s := c.Services[0]
+	got := map[string]any{
+		"server.listen":        c.Server.Listen,
+		"server.data_dir":      c.Server.DataDir,
+		"server.tick_interval": c.Server.TickInterval,
+		"target.replicas":      s.Target.Replicas,
+		"target.dir":           s.Target.Dir,
+		"target.readiness":     s.Target.Readiness,
+		"target.stop_timeout":  s.Target.StopTimeout,
+		"router.type":          s.Router.Type,
+		"router.cookie":        s.Router.Cookie,
+		"router.drain_timeout": s.Router.DrainTimeout,
+		"canary.rollback":      s.Strategy.Canary.RollbackWindow,
+		"canary.keep_failed":   s.Strategy.Canary.KeepFailedFor,
+		"analysis.interval":    s.Analysis.Interval,
+		"analysis.min_samples": s.Analysis.MinSamples,
+	}
+	want := map[string]any{
+		"server.listen":        upfactory.DefaultListen,
+		"server.data_dir":      "/srv/app/.upfactory",
+		"server.tick_interval": dur(upfactory.DefaultTickInterval),
+		"target.replicas":      1,
+		"target.dir":           "/srv/app",
+		"target.readiness":     upfactory.Readiness{Path: "/healthz", Timeout: dur(30 * time.Second), Interval: dur(200 * time.Millisecond)},
+		"target.stop_timeout":  dur(10 * time.Second),
+		"router.type":          "builtin",
+		"router.cookie":        "upfactory_version",
+		"router.drain_timeout": dur(30 * time.Second),
+		"canary.rollback":      dur(10 * time.Minute),
+		"canary.keep_failed":   dur(30 * time.Minute),
+		"analysis.interval":    dur(5 * time.Second),
+		"analysis.min_samples": 20,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRelativePaths(t *testing.T) {
+	yaml := "server: {data_dir: var/state}\n" + strings.Replace(minimal, "type: exec,", "type: exec, dir: ./app,", 1)
+	c, err := config.Parse("upfactory.yaml", []byte(yaml), "/srv")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := c.Server.DataDir, "/srv/var/state"; got != want {
+		t.Errorf("data_dir = %q, want %q", got, want)
+	}
+	if got, want := c.Services[0].Target.Dir, "/srv/app"; got != want {
+		t.Errorf("target.dir = %q, want %q", got, want)
+	}
+
+	c, err = config.Parse("upfactory.yaml", []byte("server: {data_dir: /var/lib/upfactory}\n"+minimal), "/srv")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := c.Server.DataDir, "/var/lib/upfactory"; got != want {
+		t.Errorf("absolute data_dir = %q, want %q", got, want)
+	}
+}
+
+// TestVersionText checks that versions written as YAML numbers keep their
+// source text: goccy's own decoder would turn 1.10 into "1.1".
+func TestVersionText(t *testing.T) {
+	for _, v := range []string{"1.10", "2", "1.0", "0x10", "1e3", "'1.10'"} {
+		yaml := strings.Replace(minimal, "stable_version: v1", "stable_version: "+v, 1)
+		c, err := config.Parse("upfactory.yaml", []byte(yaml), "/srv")
+		if err != nil {
+			t.Errorf("stable_version: %s: %v", v, err)
+			continue
+		}
+		if got, want := c.Services[0].StableVersion, strings.Trim(v, "'"); got != want {
+			t.Errorf("stable_version: %s decoded as %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestAnchorsAndMerge(t *testing.T) {
+	yaml := `services:
+  - &web
+    name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: &strategy {canary: {steps: [{weight: 50}, {weight: 100}]}}
+  - <<: *web
+    name: api
+    router: {listen: "127.0.0.1:8081"}
+    strategy: *strategy
+`
+	c, err := config.Parse("upfactory.yaml", []byte(yaml), "/srv")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	api := c.Service("api")
+	if api == nil {
+		t.Fatal("no service api")
+	}
+	if got, want := api.Target.Command, []string{"./web", "{{.Port}}"}; !cmp.Equal(got, want) {
+		t.Errorf("api command = %q, want %q (merged from web)", got, want)
+	}
+	if got, want := api.Router.Listen, "127.0.0.1:8081"; got != want {
+		t.Errorf("api router.listen = %q, want %q (explicit key wins)", got, want)
+	}
+	if got := len(api.Strategy.Canary.Steps); got != 2 {
+		t.Errorf("api has %d steps, want 2", got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	_, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want fs.ErrNotExist", err)
+	}
+	if errors.As(err, &config.Errors{}) {
+		t.Errorf("Load(missing) returned config.Errors; want an I/O error")
+	}
+
+	path := filepath.Join(t.TempDir(), "upfactory.yaml")
+	if err := os.WriteFile(path, []byte(badCases[0].yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Load(path)
+	var probs config.Errors
+	if !errors.As(err, &probs) || len(probs) == 0 || probs[0].File != path {
+		t.Errorf("Load(bad) = %v, want config.Errors naming %s", err, path)
+	}
+}
+
+func TestValidVersion(t *testing.T) {
+	for _, v := range []string{"1.0.0", "v2", "1.10", "2024-05-01_rc1", "1.0.0+build.7", strings.Repeat("a", 128)} {
+		if err := config.ValidVersion(v); err != nil {
+			t.Errorf("ValidVersion(%q) = %v, want nil", v, err)
+		}
+	}
+	for _, v := range []string{"", "-1", ".hidden", "a/b", "a b", "../x", "é", strings.Repeat("a", 129)} {
+		err := config.ValidVersion(v)
+		if err == nil {
+			t.Errorf("ValidVersion(%q) = nil, want an error", v)
+			continue
+		}
+		if code := upfactory.ErrorCode(err); code != upfactory.EINVALID {
+			t.Errorf("ValidVersion(%q) code = %q, want %q", v, code, upfactory.EINVALID)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c, err := config.Parse("upfactory.yaml", []byte(minimal), "/srv")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	c.Services[0].Strategy.Canary.Steps[0].Weight = ptr(101)
+	c.Services = append(c.Services, c.Services[0])
+	err = config.Validate(c)
+	want := "services[0].strategy.canary.steps[0].weight: must be between 0 and 100, got 101\n" +
+		"services[1].strategy.canary.steps[0].weight: must be between 0 and 100, got 101\n" +
+		`services[1].name: duplicate service name "web"; first used at services[0].name` + "\n" +
+		`services[1].router.listen: 127.0.0.1:8080 is also the router address of service "web" (services[0].router.listen)`
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate = %v\nwant %s", err, want)
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	yaml := minimal + `    analysis:
+      checks:
+        - {metric: p95_latency, max_vs_baseline: 1e0}
+        - {metric: p95_latency, max_vs_baseline: "1.5"}
+`
+	_, err := config.Parse("upfactory.yaml", []byte(yaml), "/srv")
+	want := `upfactory.yaml:10:50: services[0].analysis.checks[1].max_vs_baseline: expected a number, got the string "1.5"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Parse = %v\nwant %s", err, want)
+	}
+}

@@ -1,0 +1,633 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"time"
+
+	"github.com/upfactory/upfactory"
+)
+
+func setDefaults(c *upfactory.Config, baseDir string) {
+	setDefault(&c.Server.Listen, upfactory.DefaultListen)
+	setDefault(&c.Server.DataDir, upfactory.DefaultDataDir)
+	c.Server.DataDir = resolve(baseDir, c.Server.DataDir)
+	setDefault(&c.Server.TickInterval, upfactory.Duration(upfactory.DefaultTickInterval))
+	for _, s := range c.Services {
+		if s == nil {
+			continue
+		}
+		t := &s.Target
+		setDefault(&t.Replicas, 1)
+		setDefault(&t.Readiness.Path, upfactory.DefaultReadinessPath)
+		setDefault(&t.Readiness.Timeout, upfactory.Duration(upfactory.DefaultReadyTimeout))
+		setDefault(&t.Readiness.Interval, upfactory.Duration(upfactory.DefaultReadyInterval))
+		setDefault(&t.StopTimeout, upfactory.Duration(upfactory.DefaultStopTimeout))
+		t.Dir = resolve(baseDir, t.Dir)
+		r := &s.Router
+		setDefault(&r.Type, "builtin")
+		setDefault(&r.Cookie, upfactory.DefaultCookie)
+		setDefault(&r.DrainTimeout, upfactory.Duration(upfactory.DefaultDrainTimeout))
+		if cs := s.Strategy.Canary; cs != nil {
+			setDefault(&cs.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
+			setDefault(&cs.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
+		}
+		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
+		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
+	}
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}
+
+// resolve makes a relative path relative to the config file's directory
+// rather than to wherever the server happens to be started.
+func resolve(baseDir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(baseDir, p)
+}
+
+// at returns where path is written, or where its nearest written parent is.
+func (l *loader) at(path string) pos {
+	for {
+		if p, ok := l.pos[path]; ok {
+			return p
+		}
+		if path == "" {
+			return pos{}
+		}
+		path = l.parentOf(path)
+	}
+}
+
+// isBad reports whether path or a parent already has a decoding problem,
+// after which complaints about its contents are only noise.
+func (l *loader) isBad(path string) bool {
+	for {
+		if l.bad[path] {
+			return true
+		}
+		if path == "" {
+			return false
+		}
+		path = l.parentOf(path)
+	}
+}
+
+func (l *loader) parentOf(path string) string {
+	if p, ok := l.parent[path]; ok {
+		return p
+	}
+	// Paths never written in the file are a written path plus plain names
+	// and indexes, so cutting at the last separator walks up.
+	return path[:max(strings.LastIndexAny(path, ".["), 0)]
+}
+
+// has reports whether the key at path is written in the file.
+func (l *loader) has(path string) bool {
+	_, ok := l.pos[path]
+	return ok
+}
+
+func (l *loader) report(path string, format string, args ...any) {
+	if l.isBad(path) {
+		return
+	}
+	p := l.at(path)
+	l.probs = append(l.probs, Problem{File: l.file, Line: p.line, Column: p.col, Key: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) validate(c *upfactory.Config) {
+	if err := hostPort(c.Server.Listen, false); err != nil {
+		l.report("server.listen", "%v", err)
+	}
+	if c.Server.TickInterval <= 0 {
+		l.report("server.tick_interval", "must be more than 0")
+	}
+	if len(c.Services) == 0 {
+		l.report("services", "no services: list at least one under services:")
+	}
+	type listener struct{ addr, path, service string }
+	names := map[string]string{}
+	var listeners []listener
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		if s == nil {
+			l.report(p, "empty service")
+			continue
+		}
+		l.service(p, s)
+		if first, dup := names[s.Name]; dup && s.Name != "" {
+			l.report(p+".name", "duplicate service name %q; first used at %s", s.Name, l.where(first))
+		} else {
+			names[s.Name] = p + ".name"
+		}
+		if s.Router.Listen == "" || hostPort(s.Router.Listen, false) != nil {
+			continue
+		}
+		lp := p + ".router.listen"
+		if collide(s.Router.Listen, c.Server.Listen) {
+			l.report(lp, "%s is also server.listen, the API's address", s.Router.Listen)
+		}
+		for _, o := range listeners {
+			if collide(s.Router.Listen, o.addr) {
+				l.report(lp, "%s is also the router address of service %q (%s)", s.Router.Listen, o.service, l.where(o.path))
+				break
+			}
+		}
+		listeners = append(listeners, listener{s.Router.Listen, lp, s.Name})
+	}
+}
+
+// where names the place of path for a message that points at a second one.
+func (l *loader) where(path string) string {
+	if p := l.at(path); p.line > 0 {
+		return fmt.Sprintf("line %d", p.line)
+	}
+	return path
+}
+
+var serviceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+func (l *loader) service(p string, s *upfactory.Service) {
+	switch {
+	case s.Name == "":
+		l.report(p+".name", "required")
+	case !serviceNameRE.MatchString(s.Name):
+		l.report(p+".name", "invalid service name %q: use lowercase letters, digits and '-', starting and ending with a letter or digit (it is used in URLs and file names)", s.Name)
+	}
+	if s.Tier < 0 {
+		l.report(p+".tier", "must be 0 or more, got %d", s.Tier)
+	}
+	if s.StableVersion == "" {
+		l.report(p+".stable_version", "required: the version that runs before any rollout")
+	} else if err := ValidVersion(s.StableVersion); err != nil {
+		l.report(p+".stable_version", "%s", upfactory.ErrorMessage(err))
+	}
+	l.target(p+".target", s)
+	l.router(p+".router", &s.Router)
+	steps := l.strategy(p+".strategy", &s.Strategy)
+	l.analysis(p+".analysis", &s.Analysis, steps)
+}
+
+func (l *loader) target(p string, s *upfactory.Service) {
+	t := &s.Target
+	switch t.Type {
+	case "exec":
+		l.command(p, s)
+		if t.Versions != nil {
+			for _, v := range sortedKeys(t.Versions) {
+				vp := joinKey(p+".versions", v)
+				if err := ValidVersion(v); err != nil {
+					l.report(vp, "%s", upfactory.ErrorMessage(err))
+				}
+				if len(t.Versions[v]) > 0 {
+					l.report(vp, "an exec allow-list takes no addresses: upfactory starts the instances (use type: static for servers that already run)")
+				}
+			}
+			if _, ok := t.Versions[s.StableVersion]; !ok && s.StableVersion != "" {
+				l.report(p+".versions", "the allow-list must include stable_version %q", s.StableVersion)
+			}
+		}
+	case "static":
+		if len(t.Command) > 0 {
+			l.report(p+".command", "only exec targets have a command: static versions already run at their addresses")
+		}
+		if len(t.Versions) == 0 {
+			l.report(p+".versions", "required for a static target: each version with the host:port addresses that serve it")
+			break
+		}
+		for _, v := range sortedKeys(t.Versions) {
+			vp := joinKey(p+".versions", v)
+			if err := ValidVersion(v); err != nil {
+				l.report(vp, "%s", upfactory.ErrorMessage(err))
+			}
+			if len(t.Versions[v]) == 0 {
+				l.report(vp, "needs at least one host:port address")
+			}
+			for i, a := range t.Versions[v] {
+				if err := hostPort(a, true); err != nil {
+					l.report(fmt.Sprintf("%s[%d]", vp, i), "%v", err)
+				}
+			}
+		}
+		if _, ok := t.Versions[s.StableVersion]; !ok && s.StableVersion != "" {
+			l.report(p+".versions", "stable_version %q has no addresses here", s.StableVersion)
+		}
+	case "":
+		l.report(p+".type", "required: exec or static")
+	default:
+		l.report(p+".type", "unknown target type %q: want exec or static", t.Type)
+	}
+	if t.Replicas < 1 || t.Replicas > 64 {
+		l.report(p+".replicas", "must be between 1 and 64, got %d", t.Replicas)
+	}
+	if !strings.HasPrefix(t.Readiness.Path, "/") {
+		l.report(p+".readiness.path", "must start with /, got %q", t.Readiness.Path)
+	}
+}
+
+// templateData is what a command template is executed against; the exec
+// target must offer the same fields.
+type templateData struct {
+	Port    int
+	Version string
+	Service string
+	Index   int
+}
+
+var templateFields = []string{"Port", "Version", "Service", "Index"}
+
+func (l *loader) command(p string, s *upfactory.Service) {
+	t := &s.Target
+	data := templateData{Port: 40000, Version: s.StableVersion, Service: s.Name, Index: 0}
+	if len(t.Command) == 0 {
+		l.report(p+".command", "required for an exec target: the argv of one instance, with {{.Port}} where it should listen")
+	}
+	usesPort := false
+	for i, arg := range t.Command {
+		port, err := checkTemplate(arg, data)
+		if err != "" {
+			l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", err)
+		}
+		usesPort = usesPort || port
+	}
+	if len(t.Command) > 0 && !usesPort {
+		l.report(p+".command", "no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command")
+	}
+	for _, k := range sortedKeys(t.Env) {
+		kp := joinKey(p+".env", k)
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			l.report(kp, "invalid environment variable name %q", k)
+		}
+		if _, err := checkTemplate(t.Env[k], data); err != "" {
+			l.report(kp, "%s", err)
+		}
+	}
+}
+
+// checkTemplate parses and executes s as a command template and reports
+// whether it uses .Port, or what is wrong with it.
+func checkTemplate(s string, data templateData) (usesPort bool, problem string) {
+	t, err := template.New("t").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return false, "invalid template: " + templateError(err)
+	}
+	var w templateWalk
+	w.walk(t.Tree.Root, true)
+	for _, d := range t.Templates() {
+		if d != t && d.Tree != nil {
+			w.walk(d.Tree.Root, false)
+		}
+	}
+	if w.unknown != "" {
+		return false, fmt.Sprintf("invalid template: unknown field .%s; a command can use .%s", w.unknown, strings.Join(templateFields, ", ."))
+	}
+	if w.hasRange {
+		// Range over an integer may loop for as long as the number says.
+		return false, "invalid template: range is not allowed in a command"
+	}
+	if err := t.Execute(&limitWriter{n: 1 << 16}, data); err != nil {
+		return false, "invalid template: " + templateError(err)
+	}
+	return w.usesPort, ""
+}
+
+func templateError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "template: t:")
+	return strings.Replace(s, `executing "t" at `, "", 1)
+}
+
+type templateWalk struct {
+	usesPort, hasRange bool
+	unknown            string
+}
+
+// walk visits a template's parse tree. root says whether dot is still the
+// template data, which it stops being inside with and range.
+func (w *templateWalk) walk(n parse.Node, root bool) {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Nodes {
+			w.walk(c, root)
+		}
+	case *parse.ActionNode:
+		w.walk(x.Pipe, root)
+	case *parse.PipeNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Cmds {
+			w.walk(c, root)
+		}
+	case *parse.CommandNode:
+		for _, a := range x.Args {
+			w.walk(a, root)
+		}
+	case *parse.ChainNode:
+		w.walk(x.Node, root)
+	case *parse.FieldNode:
+		if root {
+			w.field(x.Ident[0])
+		}
+	case *parse.VariableNode:
+		if len(x.Ident) > 1 && x.Ident[0] == "$" {
+			w.field(x.Ident[1])
+		}
+	case *parse.IfNode:
+		w.walk(x.Pipe, root)
+		w.walk(x.List, root)
+		w.walk(x.ElseList, root)
+	case *parse.WithNode:
+		w.walk(x.Pipe, root)
+		w.walk(x.List, false)
+		w.walk(x.ElseList, root)
+	case *parse.RangeNode:
+		w.hasRange = true
+		w.walk(x.Pipe, root)
+	case *parse.TemplateNode:
+		w.walk(x.Pipe, root)
+	}
+}
+
+func (w *templateWalk) field(name string) {
+	if name == "Port" {
+		w.usesPort = true
+	}
+	if !slices.Contains(templateFields, name) && w.unknown == "" {
+		w.unknown = name
+	}
+}
+
+// limitWriter stops a template that writes more than any argv needs.
+type limitWriter struct{ n int }
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, fmt.Errorf("the template writes more than 64 KiB")
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = (*limitWriter)(nil)
+
+func (l *loader) router(p string, r *upfactory.RouterSpec) {
+	if r.Type != "builtin" {
+		l.report(p+".type", "unknown router type %q: the only one is builtin", r.Type)
+	}
+	if r.Listen == "" {
+		l.report(p+".listen", "required: the address users' traffic arrives on, such as 127.0.0.1:8080")
+	} else if err := hostPort(r.Listen, false); err != nil {
+		l.report(p+".listen", "%v", err)
+	}
+	if !isToken(r.Cookie) {
+		l.report(p+".cookie", "invalid cookie name %q: use letters, digits and !#$%%&'*+-.^_`|~", r.Cookie)
+	}
+}
+
+var stepKinds = []string{"weight", "analysis", "approval", "pause"}
+
+// strategy checks the canary steps and returns how many analysis steps
+// there are, which decides whether checks are required.
+func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
+	cs := s.Canary
+	cp := p + ".canary"
+	if cs == nil {
+		l.report(cp, "required: canary is the only strategy")
+		return 0
+	}
+	sp := cp + ".steps"
+	if len(cs.Steps) == 0 {
+		l.report(sp, "needs at least one step")
+		return 0
+	}
+	lastWeight, lastWeightPath, reached, weightsOK := -1, "", false, true
+	for i, st := range cs.Steps {
+		p := fmt.Sprintf("%s[%d]", sp, i)
+		given := []bool{
+			st.Weight != nil || l.has(p+".weight"),
+			st.Analysis != nil || l.has(p+".analysis"),
+			st.Approval != nil || l.has(p+".approval"),
+			st.Pause != nil || l.has(p+".pause"),
+		}
+		var kinds []string
+		for k, g := range given {
+			if g {
+				kinds = append(kinds, stepKinds[k])
+			}
+		}
+		switch len(kinds) {
+		case 1:
+		case 0:
+			if l.unknown[p] {
+				break // the misspelt kind is already reported
+			}
+			l.report(p, "a step needs one of weight, analysis, approval or pause; got none")
+		default:
+			l.report(p, "a step has exactly one of weight, analysis, approval or pause; got %s", andList(kinds))
+		}
+		switch {
+		case st.Weight != nil:
+			w := *st.Weight
+			if w < 0 || w > 100 {
+				l.report(p+".weight", "must be between 0 and 100, got %d", w)
+				weightsOK = false
+			}
+			lastWeight, lastWeightPath = w, p+".weight"
+			reached = reached || w == 100
+		case given[0]:
+			l.report(p+".weight", "needs a number from 0 to 100")
+			weightsOK = false
+		}
+		if st.Analysis != nil {
+			analysisSteps++
+			if st.Analysis.Duration <= 0 {
+				l.report(p+".analysis.duration", "must be more than 0: how long the canary is measured at this weight")
+			}
+		}
+		if st.Approval != nil && st.Approval.Role == "" {
+			l.report(p+".approval.role", "required: who may approve")
+		}
+	}
+	switch {
+	case !weightsOK:
+		// The weight out of range is the problem to fix first.
+	case !reached:
+		l.report(sp, "steps never reach weight: 100; the rollout could not complete")
+	case lastWeight != 100:
+		l.report(lastWeightPath, "the last weight step is %d, but a rollout ends at its last weight, so it must be 100", lastWeight)
+	}
+	return analysisSteps
+}
+
+var knownMetrics = []string{
+	upfactory.MetricErrorRate, upfactory.MetricErrorRate4xx,
+	upfactory.MetricP50Latency, upfactory.MetricP95Latency, upfactory.MetricP99Latency,
+	upfactory.MetricRequestRate,
+}
+
+func (l *loader) analysis(p string, a *upfactory.AnalysisSpec, analysisSteps int) {
+	if a.Interval <= 0 {
+		l.report(p+".interval", "must be more than 0")
+	}
+	if a.MinSamples < 1 {
+		l.report(p+".min_samples", "must be at least 1, got %d", a.MinSamples)
+	}
+	if analysisSteps > 0 && len(a.Checks) == 0 {
+		l.report(p+".checks", "the strategy has analysis steps but there are no checks, so they would always pass")
+	}
+	for i := range a.Checks {
+		l.check(fmt.Sprintf("%s.checks[%d]", p, i), &a.Checks[i])
+	}
+}
+
+func (l *loader) check(p string, c *upfactory.Check) {
+	unit := upfactory.MetricUnit(c.Metric)
+	switch {
+	case c.Metric == "":
+		l.report(p+".metric", "required; one of: %s", strings.Join(knownMetrics, ", "))
+	case unit == "":
+		l.report(p+".metric", "unknown metric %q; known: %s", c.Metric, strings.Join(knownMetrics, ", "))
+	}
+	vsSet := l.has(p+".max_vs_baseline") || c.MaxVsBaseline != 0
+	if c.Max == "" && !vsSet {
+		l.report(p, "needs max, max_vs_baseline or both")
+	}
+	if vsSet && !(c.MaxVsBaseline > 0) {
+		l.report(p+".max_vs_baseline", "must be more than 0, such as 1.3 (canary at most 30%% above stable)")
+	}
+	if c.For < 0 {
+		l.report(p+".for", "must not be negative")
+	}
+	if c.Max == "" || unit == "" {
+		return
+	}
+	limit, err := parseLimit(unit, c.Max)
+	if err != nil {
+		l.report(p+".max", "%v", err)
+		return
+	}
+	c.Limit = limit
+}
+
+// parseLimit reads max in the metric's unit and returns it in the base unit
+// the analysis compares against: a fraction, seconds, or requests per second.
+func parseLimit(unit, max string) (float64, error) {
+	switch unit {
+	case "ratio":
+		v, err := upfactory.ParsePercent(max)
+		if err != nil {
+			return 0, err
+		}
+		if !(v >= 0 && v <= 1) {
+			return 0, fmt.Errorf("%s is outside 0%%–100%%", max)
+		}
+		return v, nil
+	case "duration":
+		d, err := time.ParseDuration(strings.TrimSpace(max))
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: want a number with a unit, such as 800ms", max)
+		}
+		if d <= 0 {
+			return 0, fmt.Errorf("must be more than 0, got %s", max)
+		}
+		return d.Seconds(), nil
+	case "rate":
+		v, err := strconv.ParseFloat(strings.TrimSpace(max), 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return 0, fmt.Errorf("invalid rate %q: want requests per second, such as 50", max)
+		}
+		if v < 0 {
+			return 0, fmt.Errorf("must not be negative, got %s", max)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("unknown unit %q", unit)
+}
+
+// hostPort checks a listen or dial address. Dial addresses (needHost) need
+// a host and a real port; a listen address may leave the host empty for
+// every interface and use port 0 for any free port.
+func hostPort(s string, needHost bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port, such as 127.0.0.1:8080", s)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", s)
+	}
+	if needHost && host == "" {
+		return fmt.Errorf("%q: needs a host, such as 127.0.0.1:%s", s, port)
+	}
+	if needHost && n == 0 {
+		return fmt.Errorf("%q: port 0 cannot be dialed", s)
+	}
+	return nil
+}
+
+// collide reports whether two listen addresses would compete for the same
+// socket: the same port on the same host, or on every interface.
+func collide(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	na, err1 := strconv.ParseUint(pa, 10, 16)
+	nb, err2 := strconv.ParseUint(pb, 10, 16)
+	if err1 != nil || err2 != nil || na != nb || na == 0 {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wildcard(ha) || wildcard(hb)
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110), as cookie names must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func andList(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
