@@ -69,8 +69,8 @@ func Format(metric string, v float64) string {
 
 // MinSamples is the fewest requests a measurement of metric needs: the
 // configured floor, raised for latency percentiles so that the tail the
-// percentile names holds at least two requests (p95: 40, p99: 200). A p95
-// of ten requests is the second-slowest request, not a percentile.
+// percentile names holds at least one request (p95: 20, p99: 100). A p99
+// of ten requests is just the slowest request.
 func MinSamples(metric string, floor int) int {
 	q := 0.0
 	switch metric {
@@ -82,7 +82,7 @@ func MinSamples(metric string, floor int) int {
 	if q == 0 {
 		return floor
 	}
-	return max(floor, int(math.Ceil(2/(1-q)-1e-9)))
+	return max(floor, int(math.Ceil(1/(1-q)-1e-9)))
 }
 
 // Measure judges one measurement of check from the canary's and the
@@ -164,12 +164,20 @@ func Update(st *upfactory.CheckStatus, c upfactory.Check, m upfactory.Measuremen
 	}
 }
 
-// Window is the span one measurement looks back over: the interval, widened
-// up to the check's For when the canary has too little traffic to judge.
+// MaxWindow bounds how far back a measurement of a thin canary may look.
+const MaxWindow = time.Minute
+
+// Window is the span one measurement looks back over: the interval, doubled
+// while the canary has served too few requests to judge, up to the larger
+// of the check's For and MaxWindow. A canary at 5% of a quiet service needs
+// a longer look than one at 50% of a busy one; the breach run still counts
+// from the interval (Update), so a wide window never fails a check sooner.
 func Window(c upfactory.Check, interval time.Duration, canaryRequests func(time.Duration) int64, minSamples int) time.Duration {
+	need := int64(MinSamples(c.Metric, minSamples))
+	limit := max(c.For.D(), MaxWindow, interval)
 	w := interval
-	if c.For.D() > w && canaryRequests(w) < int64(MinSamples(c.Metric, minSamples)) {
-		w = c.For.D()
+	for w < limit && canaryRequests(w) < need {
+		w = min(2*w, limit)
 	}
 	return w
 }

@@ -28,13 +28,13 @@ func TestMeasure(t *testing.T) {
 		{"errors at max", errRate, stats(1000, 10, 0), stats(1000, 0, 0), upfactory.VerdictPass},
 		{"errors over max", errRate, stats(1000, 11, 0), stats(1000, 0, 0), upfactory.VerdictFail},
 		{"too few canary requests", errRate, stats(19, 19, 0), stats(1000, 0, 0), upfactory.VerdictNoData},
-		{"p95 from too few requests", p95Ratio, stats(39, 0, 500*time.Millisecond), stats(1000, 0, 100*time.Millisecond), upfactory.VerdictNoData},
+		{"p95 from too few requests", p95Ratio, stats(19, 0, 500*time.Millisecond), stats(1000, 0, 100*time.Millisecond), upfactory.VerdictNoData},
 		{"ratio within", p95Ratio, stats(100, 0, 120*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictPass},
 		{"ratio over", p95Ratio, stats(100, 0, 131*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictFail},
 		{"ratio without baseline data", p95Ratio, stats(100, 0, 500*time.Millisecond), stats(3, 0, 100*time.Millisecond), upfactory.VerdictNoData},
-		{"p99 absolute over", p99Max, stats(200, 0, 500*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
-		{"p99 absolute under", p99Max, stats(200, 0, 300*time.Millisecond), stats(100, 0, 0), upfactory.VerdictPass},
-		{"p99 from too few requests", p99Max, stats(199, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictNoData},
+		{"p99 absolute over", p99Max, stats(100, 0, 500*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
+		{"p99 absolute under", p99Max, stats(100, 0, 300*time.Millisecond), stats(100, 0, 0), upfactory.VerdictPass},
+		{"p99 from too few requests", p99Max, stats(99, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictNoData},
 		{"error ratio vs zero baseline", upfactory.Check{Metric: upfactory.MetricErrorRate, MaxVsBaseline: 2}, stats(100, 1, 0), stats(100, 0, 0), upfactory.VerdictFail},
 	}
 	for _, tt := range tests {
@@ -73,14 +73,28 @@ func TestUpdateSustainedBreach(t *testing.T) {
 }
 
 func TestWindowWidensForLowTraffic(t *testing.T) {
-	c := upfactory.Check{Metric: upfactory.MetricErrorRate, For: upfactory.Duration(30 * time.Second)}
 	perSecond := func(rate int64) func(time.Duration) int64 {
 		return func(w time.Duration) int64 { return rate * int64(w/time.Second) }
 	}
-	if w := analysis.Window(c, 5*time.Second, perSecond(100), 20); w != 5*time.Second {
-		t.Errorf("busy canary: window %s", w)
+	errRate := upfactory.Check{Metric: upfactory.MetricErrorRate, For: upfactory.Duration(30 * time.Second)}
+	p99 := upfactory.Check{Metric: upfactory.MetricP99Latency}
+	tests := []struct {
+		name  string
+		check upfactory.Check
+		rate  int64
+		want  time.Duration
+	}{
+		{"busy canary keeps the interval", errRate, 100, 5 * time.Second},
+		{"quiet canary doubles until enough", errRate, 2, 10 * time.Second},
+		{"p99 needs a hundred requests", p99, 6, 20 * time.Second},
+		{"never more than a minute without For", p99, 0, time.Minute},
+		{"up to For when For is longer", upfactory.Check{Metric: upfactory.MetricErrorRate, For: upfactory.Duration(5 * time.Minute)}, 0, 5 * time.Minute},
 	}
-	if w := analysis.Window(c, 5*time.Second, perSecond(1), 20); w != 30*time.Second {
-		t.Errorf("quiet canary: window %s", w)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := analysis.Window(tt.check, 5*time.Second, perSecond(tt.rate), 20); got != tt.want {
+				t.Errorf("window %s, want %s", got, tt.want)
+			}
+		})
 	}
 }

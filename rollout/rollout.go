@@ -183,6 +183,12 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 					r.Message = fmt.Sprintf("analysis held: check %s is breaching: %s", c.Rule, reason)
 					return entries
 				}
+				if now.Sub(r.StepStartedAt) < 2*s.Analysis.Duration.D() {
+					// Thin traffic: give the check up to one more duration
+					// to gather enough requests before calling it inconclusive.
+					r.Message = fmt.Sprintf("analysis at %d%% waiting for data: check %s: %s", r.CanaryWeight, c.Rule, reason)
+					return entries
+				}
 				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
 				r.Message = fmt.Sprintf("analysis inconclusive: check %s: %s; resume to analyse again, or promote", c.Rule, reason)
 				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, measurementValues(c))

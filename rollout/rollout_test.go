@@ -199,6 +199,14 @@ func TestNoDataHaltsAnalysis(t *testing.T) {
 		nodata.At = at
 		rollout.Tick(svc, st, rollout.Observation{Now: at, CanaryReady: true, Measurements: map[int]upfactory.Measurement{0: nodata, 1: pass(at)}})
 	}
+	// At the end of the step it waits up to one more duration for data.
+	if st.Rollout.Phase != upfactory.PhaseProgressing || !strings.Contains(st.Rollout.Message, "waiting for data") {
+		t.Fatalf("phase %s message %q, want Progressing waiting for data", st.Rollout.Phase, st.Rollout.Message)
+	}
+	for at := t0.Add(35 * time.Second); !at.After(t0.Add(60 * time.Second)); at = at.Add(5 * time.Second) {
+		nodata.At = at
+		rollout.Tick(svc, st, rollout.Observation{Now: at, CanaryReady: true, Measurements: map[int]upfactory.Measurement{0: nodata, 1: pass(at)}})
+	}
 	if st.Rollout.Phase != upfactory.PhasePaused || !strings.Contains(st.Rollout.Message, "inconclusive") {
 		t.Fatalf("phase %s message %q, want Paused inconclusive", st.Rollout.Phase, st.Rollout.Message)
 	}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/engine"
+	uhttp "github.com/upfactory/upfactory/http"
+	"github.com/upfactory/upfactory/loadgen"
+	"github.com/upfactory/upfactory/shop"
+)
+
+//go:embed demo.yaml
+var demoConfig string
+
+// Demo versions: the bundled shop regresses in badVersion (shop.Profiles).
+const (
+	demoService = "shop"
+	badVersion  = "1.1.0"
+	goodVersion = "1.2.0"
+)
+
+// demoSummary is what the demo prints at the end (and as JSON with -o json).
+type demoSummary struct {
+	OK                   bool    `json:"ok"`
+	Requests             int64   `json:"requests"`
+	DeliveryFailures     int64   `json:"delivery_failures"` // connection errors and 502/503/504
+	BadRollout           string  `json:"bad_rollout_phase"`
+	BadReason            string  `json:"bad_rollout_reason"`
+	BadRequests          int64   `json:"requests_served_by_bad_version"`
+	Bad5xx               int64   `json:"errors_from_bad_version"`
+	SecondsToRollback    float64 `json:"seconds_first_bad_response_to_weight_0"`
+	GoodRollout          string  `json:"good_rollout_phase"`
+	StableVersion        string  `json:"stable_version"`
+	LogEntries           int64   `json:"log_entries"`
+	LogVerified          bool    `json:"log_verified"`
+	DataDir              string  `json:"data_dir"`
+	RollbackWindowActive bool    `json:"rollback_window_active"`
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+func newDemoCmd(g *globals) *cobra.Command {
+	var keep bool
+	var rate float64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Roll out a bad and then a good version of a bundled shop, under load, with nothing to install",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := g.stdout
+			if g.json() {
+				out = g.stderr // progress to stderr, the summary alone on stdout
+			}
+			sum, err := runDemo(cmd.Context(), out, rate, keep)
+			if sum != nil && g.json() {
+				g.printJSON(sum)
+			}
+			if err != nil {
+				return err
+			}
+			if !sum.OK {
+				return &exitError{code: exitRefused, err: fmt.Errorf("the demo did not end as expected (see above)")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's temp dir (config, database, instance logs)")
+	cmd.Flags().Float64Var(&rate, "rate", 200, "requests per second of simulated users")
+	return cmd
+}
+
+func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demoSummary, error) {
+	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	dir, err := os.MkdirTemp("", "upfactory-demo-")
+	if err != nil {
+		return nil, err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this binary to run the bundled shop: %w", err)
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	routerPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	yaml := strings.NewReplacer("@SELF@", self, "@API@", apiPort, "@ROUTER@", routerPort, "@DATA@", filepath.Join(dir, "data")).Replace(demoConfig)
+	cfgPath := filepath.Join(dir, "upfactory.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o644); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded demo config: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+
+	p("upfactory demo: a shop with 2 instances behind the built-in router, %g simulated requests/s", rate)
+	p("  work dir %s (config, SQLite store, instance logs)%s", dir, map[bool]string{true: "", false: "; removed at the end, --keep keeps it"}[keep])
+	srv := &Server{Config: cfg, Logger: newLogger(logFile)}
+	if err := srv.Open(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		srv.Close(sctx, true)
+	}()
+	client := uhttp.NewClient(srv.API.URL(), "")
+	routerURL := "http://" + cfg.Services[0].Router.Listen
+	p("  API %s, router %s", srv.API.URL(), routerURL)
+
+	if err := waitReady(ctx, client, cfg.Services[0].StableVersion, 30*time.Second); err != nil {
+		return nil, err
+	}
+	p("  stable %s is ready; starting simulated users", cfg.Services[0].StableVersion)
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	res, loadDone := loadgen.Run(loadCtx, loadgen.Options{BaseURL: routerURL, Rate: rate, Clients: 16, Limit: int64(rate * 600), SessionRequests: 3,
+		Mix: []loadgen.Request{{Method: http.MethodGet, Path: "/"}, {Method: http.MethodGet, Path: "/api/products"}, {Method: http.MethodPost, Path: "/api/checkout"}}})
+	time.Sleep(3 * time.Second) // a baseline before the first canary
+
+	sum := &demoSummary{DataDir: dir}
+	p("\n== 1. Rolling out %s: %s", badVersion, shop.Profiles[badVersion].Note)
+	bad, err := followRollout(ctx, out, client, badVersion, res, "")
+	if err != nil {
+		return nil, err
+	}
+	sum.BadRollout, sum.BadReason = string(bad.Phase), bad.Message
+	snap := res.Snapshot()
+	sum.BadRequests, sum.Bad5xx = snap.ByVersion[badVersion], snap.Errors5xx[badVersion]
+	if entries, err := client.Log(ctx, upfactory.LogFilter{Service: demoService}); err == nil {
+		for _, e := range entries {
+			if e.Action == "rollback.automatic" {
+				if first, ok := snap.FirstErr5xx[badVersion]; ok {
+					sum.SecondsToRollback = e.Time.Sub(first).Seconds()
+				}
+			}
+		}
+	}
+	p("   -> %s: %s", bad.Phase, bad.Message)
+	p("   %s served %d requests to users before the rollback (%d of them failed); the rest never saw it", badVersion, sum.BadRequests, sum.Bad5xx)
+	if sum.SecondsToRollback > 0 {
+		p("   time from its first failed response to canary weight 0: %.1fs", sum.SecondsToRollback)
+	}
+
+	p("\n== 2. Rolling out %s (healthy), through an approval gate to 100%%", goodVersion)
+	good, err := followRollout(ctx, out, client, goodVersion, res, "demo-approver")
+	if err != nil {
+		return nil, err
+	}
+	sum.GoodRollout, sum.StableVersion = string(good.Phase), good.StableVersion
+	sum.RollbackWindowActive = good.PreviousVersion != ""
+	p("   -> %s: %s", good.Phase, good.Message)
+
+	stopLoad()
+	<-loadDone
+	snap = res.Snapshot()
+	sum.Requests, sum.DeliveryFailures = snap.Total, snap.Failed()
+	if entries, err := client.Log(ctx, upfactory.LogFilter{}); err == nil {
+		sum.LogEntries = int64(len(entries))
+	}
+	if v, err := client.VerifyLog(ctx); err == nil {
+		sum.LogVerified = v.OK
+	}
+	sum.OK = sum.BadRollout == string(upfactory.PhaseRolledBack) && sum.GoodRollout == string(upfactory.PhaseCompleted) &&
+		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified
+
+	p("\n== Summary")
+	p("  requests sent by simulated users:   %d", sum.Requests)
+	p("  requests the router failed to deliver: %d", sum.DeliveryFailures)
+	p("  bad version %s: %s automatically; %d requests reached it, %d failed", badVersion, sum.BadRollout, sum.BadRequests, sum.Bad5xx)
+	p("  good version %s: %s; now stable, %s kept warm for a one-command rollback", goodVersion, sum.GoodRollout, cfg.Services[0].StableVersion)
+	p("  operation log: %d entries, hash chain %s", sum.LogEntries, map[bool]string{true: "verified", false: "NOT verified"}[sum.LogVerified])
+	if sum.OK {
+		p("  result: OK")
+	} else {
+		p("  result: NOT as expected")
+	}
+	return sum, nil
+}
+
+// waitReady waits until every instance of the stable version is ready.
+func waitReady(ctx context.Context, c *uhttp.Client, version string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		st, err := c.Status(ctx, demoService)
+		if err == nil {
+			for _, v := range st.Versions {
+				if v.Version == version && len(v.Instances) > 0 && v.Weight > 0 {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the stable version %s did not become ready within %s", version, timeout)
+}
+
+// followRollout starts a rollout and prints its progress until it ends,
+// approving any gate as approver when one is given.
+func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version string, res *loadgen.Result, approver string) (*engine.Status, error) {
+	st, err := c.StartRollout(ctx, demoService, version, "demo")
+	if err != nil {
+		return nil, err
+	}
+	last, lastTraffic := "", time.Time{}
+	for {
+		line := fmt.Sprintf("%-16s step %d/%d  canary %3d%% %s  %s", st.Phase, st.StepIndex, len(st.Steps), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
+		if line != last {
+			fmt.Fprintf(out, "   %s %s\n", time.Now().Format(time.TimeOnly), line)
+			last = line
+		}
+		if time.Since(lastTraffic) >= 3*time.Second {
+			lastTraffic = time.Now()
+			var parts []string
+			for _, v := range st.Versions {
+				if v.Traffic.Requests > 0 {
+					parts = append(parts, fmt.Sprintf("%s %s %.0f req/s, 5xx %.1f%%, p95 %s", v.Role, v.Version, v.Traffic.RequestRate, v.Traffic.ErrorRate*100, ms(v.Traffic.P95Ms)))
+				}
+			}
+			if len(parts) > 0 {
+				fmt.Fprintf(out, "            traffic: %s\n", strings.Join(parts, " | "))
+			}
+		}
+		if st.Phase.Done() {
+			return st, nil
+		}
+		if st.Phase == upfactory.PhaseAwaitingApproval && approver != "" {
+			fmt.Fprintf(out, "   %s approval gate: approving as %s\n", time.Now().Format(time.TimeOnly), approver)
+			if _, err := c.Do(ctx, demoService, "approve", approver, "canary metrics look healthy"); err != nil {
+				return nil, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+		if st, err = c.Status(ctx, demoService); err != nil {
+			return nil, err
+		}
+	}
+}

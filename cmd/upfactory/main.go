@@ -1,0 +1,166 @@
+// Command upfactory runs upgrades as a factory: intake, risk, compatibility,
+// canary, progressive rollout and verification, from one binary.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/config"
+	uhttp "github.com/upfactory/upfactory/http"
+)
+
+// Exit codes, part of the contract for scripts.
+const (
+	exitOK      = 0 // done
+	exitRefused = 1 // the operation was refused or failed
+	exitUsage   = 2 // usage or config error
+)
+
+func main() {
+	os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitError carries an exit code for a failure already explained to the user.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs the CLI with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	var cerrs config.Errors
+	switch {
+	case errors.As(err, &cerrs):
+		fmt.Fprintf(stderr, "upfactory: the config has %d problem(s):\n%v\n", len(cerrs), cerrs)
+	case g.output == "json":
+		json.NewEncoder(stdout).Encode(map[string]any{"error": map[string]string{"code": upfactory.ErrorCode(err), "message": message(err)}})
+	default:
+		fmt.Fprintln(stderr, "upfactory:", message(err))
+	}
+	return code
+}
+
+func message(err error) string {
+	var e *upfactory.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	var cerrs config.Errors
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &cerrs):
+		return exitUsage
+	case upfactory.ErrorCode(err) == upfactory.EINVALID:
+		return exitUsage
+	case isUsage(err):
+		return exitUsage
+	}
+	return exitRefused
+}
+
+// isUsage recognises cobra's own complaints about flags and arguments.
+func isUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown flag", "unknown command", "unknown shorthand", "accepts ", "requires at least", "flag needs an argument", "invalid argument", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+type globals struct {
+	stdout, stderr io.Writer
+	server         string
+	token          string
+	output         string
+}
+
+func (g *globals) client() *uhttp.Client {
+	return uhttp.NewClient(g.server, g.token)
+}
+
+func (g *globals) json() bool { return g.output == "json" }
+
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "upfactory",
+		Short:         "Zero-downtime upgrades as a repeatable factory",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if g.output != "text" && g.output != "json" {
+				return usageErr("--output must be text or json, not %q", g.output)
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", envOr("UPFACTORY_SERVER", "http://127.0.0.1:7070"), "API address of a running `upfactory serve` (env UPFACTORY_SERVER)")
+	pf.StringVar(&g.token, "api-token", os.Getenv("UPFACTORY_API_TOKEN"), "bearer token for changes (env UPFACTORY_API_TOKEN)")
+	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(newServeCmd(g), newDemoCmd(g), newRolloutCmd(g), newLogCmd(g), newShopCmd(g), newVersionCmd(g))
+	return root
+}
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print upfactory's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.json() {
+				return g.printJSON(map[string]string{"version": Version})
+			}
+			fmt.Fprintln(g.stdout, "upfactory", Version)
+			return nil
+		},
+	}
+}

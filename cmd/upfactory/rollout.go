@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/engine"
+)
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return envOr("USER", "anonymous")
+}
+
+func newRolloutCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "rollout", Short: "Start, watch and steer progressive rollouts"}
+
+	var version, as string
+	var wait bool
+	start := &cobra.Command{
+		Use:   "start SERVICE --version V",
+		Short: "Start a canary rollout of a new version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if version == "" {
+				return usageErr("--version is required")
+			}
+			st, err := g.client().StartRollout(cmd.Context(), args[0], version, as)
+			if err != nil {
+				return err
+			}
+			if wait {
+				return watch(cmd.Context(), g, args[0], true)
+			}
+			return g.show(st)
+		},
+	}
+	start.Flags().StringVar(&version, "version", "", "version to roll out")
+	start.Flags().StringVar(&as, "as", currentUser(), "who starts it, for the operation log")
+	start.Flags().BoolVar(&wait, "wait", false, "watch until the rollout ends; exit 0 only if it completed")
+	cmd.AddCommand(start)
+
+	var watchFlag bool
+	status := &cobra.Command{
+		Use:   "status SERVICE",
+		Short: "Show step, weights, per-version traffic and the state of each check and gate",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if watchFlag {
+				return watch(cmd.Context(), g, args[0], false)
+			}
+			st, err := g.client().Status(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.show(st)
+		},
+	}
+	status.Flags().BoolVarP(&watchFlag, "watch", "w", false, "refresh every second until the rollout ends")
+	cmd.AddCommand(status)
+
+	actions := []struct{ name, short string }{
+		{"promote", "Skip the current step (not an approval gate)"},
+		{"approve", "Approve the waiting approval gate"},
+		{"pause", "Hold the rollout at its current weight"},
+		{"resume", "Continue a paused rollout"},
+		{"abort", "Stop the rollout and send all traffic back to stable"},
+		{"rollback", "Send all traffic back to the previous version, from any step or within the rollback window"},
+		{"cleanup", "Stop the instances of a failed canary kept for inspection"},
+	}
+	for _, a := range actions {
+		var as, comment string
+		c := &cobra.Command{
+			Use:   a.name + " SERVICE",
+			Short: a.short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if a.name == "approve" && !cmd.Flags().Changed("as") {
+					return usageErr("approve needs the approver's name: --as NAME")
+				}
+				st, err := g.client().Do(cmd.Context(), args[0], a.name, as, comment)
+				if err != nil {
+					return err
+				}
+				return g.show(st)
+			},
+		}
+		c.Flags().StringVar(&as, "as", currentUser(), "who asks, for the operation log")
+		c.Flags().StringVar(&comment, "comment", "", "a note for the operation log")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func (g *globals) show(st *engine.Status) error {
+	if g.json() {
+		return g.printJSON(st)
+	}
+	renderStatus(g.stdout, st)
+	return nil
+}
+
+// watch refreshes the status every second until the rollout ends. On a
+// terminal it redraws in place; elsewhere it prints a line per change.
+func watch(ctx context.Context, g *globals, service string, exitOnDone bool) error {
+	tty := isTerminal(g.stdout)
+	last := ""
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		st, err := g.client().Status(ctx, service)
+		if err != nil {
+			return err
+		}
+		switch {
+		case g.json():
+			if key := fmt.Sprint(st.Phase, st.StepIndex, st.CanaryWeight, st.Message); key != last {
+				last = key
+				g.printJSON(st)
+			}
+		case tty:
+			fmt.Fprint(g.stdout, "\x1b[H\x1b[2J")
+			renderStatus(g.stdout, st)
+		default:
+			if line := statusLine(st); line != last {
+				last = line
+				fmt.Fprintln(g.stdout, time.Now().Format(time.TimeOnly), line)
+			}
+		}
+		if st.Phase.Done() && st.RolloutID != "" {
+			if !g.json() && !tty {
+				renderStatus(g.stdout, st)
+			}
+			if st.Phase != upfactory.PhaseCompleted {
+				return &exitError{code: exitRefused, err: fmt.Errorf("rollout %s: %s", st.Phase, st.Message)}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/exec"
+	uhttp "github.com/upfactory/upfactory/http"
+	"github.com/upfactory/upfactory/proxy"
+	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/static"
+)
+
+// Server is a whole `upfactory serve`: store, routers, targets, engine and
+// API, wired together here and nowhere else.
+type Server struct {
+	Config *upfactory.Config
+	Token  string
+	Logger *slog.Logger
+
+	Store  *sqlite.DB
+	Engine *engine.Engine
+	API    *uhttp.Server
+
+	routers []*proxy.Proxy
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open starts everything and returns once the API answers.
+func (s *Server) Open(ctx context.Context) error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := s.Config
+	ctx, s.cancel = context.WithCancel(ctx)
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o755); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
+	if err != nil {
+		return err
+	}
+	s.Store = db
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var runtimes []engine.Runtime
+	record := func(e upfactory.LogEntry) {
+		if s.Engine != nil {
+			s.Engine.Record(e)
+		}
+	}
+	for _, svc := range cfg.Services {
+		p := proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie,
+			Logger: s.Logger.With("component", "router", "service", svc.Name)})
+		reg.MustRegister(p.Collector())
+		ln, err := net.Listen("tcp", svc.Router.Listen)
+		if err != nil {
+			s.Close(ctx, true)
+			return fmt.Errorf("router of %s: listening on %s: %w", svc.Name, svc.Router.Listen, err)
+		}
+		s.routers = append(s.routers, p)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := p.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+				s.Logger.Error("router stopped", "service", svc.Name, "err", err)
+			}
+		}()
+		var target upfactory.Target
+		logger := s.Logger.With("component", "target", "service", svc.Name)
+		switch svc.Target.Type {
+		case "static":
+			target, err = static.New(svc, static.Options{Logger: logger, Event: record})
+		default:
+			target, err = exec.New(svc, exec.Options{DataDir: cfg.Server.DataDir, Logger: logger, Event: record})
+		}
+		if err != nil {
+			s.Close(ctx, true)
+			return fmt.Errorf("target of %s: %w", svc.Name, err)
+		}
+		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p})
+	}
+
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion})
+	if err := s.Engine.Open(ctx); err != nil {
+		s.Close(ctx, true)
+		return err
+	}
+	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api")}
+	if err := s.API.Open(cfg.Server.Listen); err != nil {
+		s.Close(ctx, true)
+		return err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.Engine.Run(ctx)
+	}()
+	return nil
+}
+
+// Close stops the API, the engine and the routers. With stopInstances the
+// instances are stopped too; without, they keep running to be re-adopted.
+func (s *Server) Close(ctx context.Context, stopInstances bool) error {
+	var errs []error
+	if s.API != nil {
+		errs = append(errs, s.API.Close(ctx))
+	}
+	if s.Engine != nil {
+		errs = append(errs, s.Engine.Close(ctx, stopInstances))
+	}
+	if s.cancel != nil {
+		s.cancel() // routers drain in-flight requests on their way down
+	}
+	s.wg.Wait()
+	if s.Store != nil {
+		errs = append(errs, s.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var cfgPath string
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "serve -c upfactory.yaml",
+		Short: "Run the control plane: instances, routers, rollouts and the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			s := &Server{Config: cfg, Token: g.token, Logger: newLogger(g.stderr)}
+			if err := s.Open(ctx); err != nil {
+				return err
+			}
+			s.Logger.Info("upfactory serving", "api", s.API.URL(), "services", len(cfg.Services), "data_dir", cfg.Server.DataDir,
+				"auth", map[bool]string{true: "bearer token required for changes", false: "none (set --api-token to require one)"}[g.token != ""])
+			<-ctx.Done()
+			s.Logger.Info("shutting down", "stop_instances", !keep)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+			defer cancel()
+			return s.Close(sctx, !keep)
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "upfactory.yaml", "config file")
+	cmd.Flags().BoolVar(&keep, "keep-instances", false, "on shutdown leave instances running, for the next start to re-adopt")
+	return cmd
+}

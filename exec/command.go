@@ -1,0 +1,168 @@
+package exec
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/upfactory/upfactory"
+)
+
+// Variables upfactory adds to every instance's environment. They let the
+// program know who it is, and let a restarted upfactory recognize its
+// processes: a PID whose UPFACTORY_INSTANCE is not the recorded ID was
+// reused by someone else.
+const (
+	EnvService  = "UPFACTORY_SERVICE"
+	EnvVersion  = "UPFACTORY_VERSION"
+	EnvInstance = "UPFACTORY_INSTANCE"
+	EnvPort     = "UPFACTORY_PORT"
+	EnvIndex    = "UPFACTORY_INDEX"
+)
+
+// templateData is what command and env templates are executed against;
+// config validation executes them against the same fields.
+type templateData struct {
+	Port    int
+	Version string
+	Service string
+	Index   int
+}
+
+type envTemplate struct {
+	key  string
+	tmpl *template.Template
+}
+
+func parseTemplate(name, text string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Parse(text)
+}
+
+func execute(t *template.Template, data templateData) (string, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// render returns the argv and the environment of one instance. argv[0] is
+// not resolved yet.
+func (t *Target) render(data templateData, id string) (argv, env []string, err error) {
+	for _, c := range t.command {
+		s, err := execute(c, data)
+		if err != nil {
+			return nil, nil, upfactory.Errorf(upfactory.EINVALID, "rendering the command of version %q of service %s: %v", data.Version, t.name, err)
+		}
+		argv = append(argv, s)
+	}
+	if argv[0] == "" {
+		return nil, nil, upfactory.Errorf(upfactory.EINVALID, "the command of version %q of service %s renders to an empty program name", data.Version, t.name)
+	}
+	env = os.Environ()
+	for _, e := range t.env {
+		s, err := execute(e.tmpl, data)
+		if err != nil {
+			return nil, nil, upfactory.Errorf(upfactory.EINVALID, "rendering env %s of version %q of service %s: %v", e.key, data.Version, t.name, err)
+		}
+		env = append(env, e.key+"="+s)
+	}
+	// Last, so that they win over anything inherited or configured.
+	env = append(env,
+		EnvService+"="+data.Service,
+		EnvVersion+"="+data.Version,
+		EnvInstance+"="+id,
+		EnvPort+"="+strconv.Itoa(data.Port),
+		EnvIndex+"="+strconv.Itoa(data.Index),
+	)
+	return argv, env, nil
+}
+
+// programPath is where name, the rendered argv[0], points: name itself
+// when absolute, relative to the working directory when it has a slash,
+// looked up in PATH otherwise. It does not check that the file exists,
+// except that a PATH lookup that finds nothing returns an error.
+func (t *Target) programPath(name string) (string, error) {
+	switch {
+	case filepath.IsAbs(name):
+		return filepath.Clean(name), nil
+	case strings.ContainsRune(name, '/'):
+		return filepath.Join(t.dir, name), nil
+	}
+	p, err := osexec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(p)
+}
+
+// resolve returns the absolute path of the program of version, or
+// EINVALID naming what is missing: this is how an unknown version of a
+// command such as ./bin/shop-{{.Version}} is caught.
+func (t *Target) resolve(name, version string) (string, error) {
+	p, err := t.programPath(name)
+	if err != nil {
+		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %q is not in PATH", version, t.name, name)
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s does not exist", version, t.name, p)
+	case err != nil:
+		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %v", version, t.name, err)
+	case fi.IsDir():
+		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s is a directory", version, t.name, p)
+	case fi.Mode()&0o111 == 0:
+		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s is not executable", version, t.name, p)
+	}
+	return p, nil
+}
+
+// checkVersion rejects a version outside the allow-list, when there is one.
+func (t *Target) checkVersion(version string) error {
+	if len(t.allowed) == 0 || slices.Contains(t.allowed, version) {
+		return nil
+	}
+	return upfactory.Errorf(upfactory.EINVALID, "unknown version %q of service %s: known versions are %s",
+		version, t.name, strings.Join(t.allowed, ", "))
+}
+
+// lookupEnv returns the value of key in env, the last one if repeated.
+func lookupEnv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// fileSafe returns s with every byte but letters, digits, '.', '_' and '-'
+// replaced by '_', so that a version can be part of an instance ID (which
+// appears in URLs) and of a log file name.
+func fileSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			b[i] = '_'
+		}
+	}
+	out := string(b)
+	if strings.Trim(out, ".") == "" {
+		out = strings.Repeat("_", max(len(out), 1))
+	}
+	return out
+}
+
+func commandError(svc string, i int, text string, err error) error {
+	return upfactory.Errorf(upfactory.EINVALID, "service %s: target command[%d] %q: %v", svc, i, text, err)
+}

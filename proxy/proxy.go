@@ -1,0 +1,671 @@
+// Package proxy is upfactory's built-in traffic router: a reverse proxy that
+// splits one service's requests between its versions by weight and measures each version.
+//
+// It is hand-written around httputil.ReverseProxy rather than a general proxy
+// because the router must swap weights without a lock, retry refused
+// connections on another instance, count in-flight requests per instance for
+// draining, and record per-version latency in the hot path with atomics only.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/upfactory/upfactory"
+)
+
+// HeaderVersion in a request routes it to the named version, whatever its
+// weight, so testers can preview a canary before it takes traffic. A version
+// the router does not know is ignored. The header is passed on to the backend.
+const HeaderVersion = "X-Upfactory-Version"
+
+// HeaderServedBy in a response names the version that answered.
+const HeaderServedBy = "X-Upfactory-Served-By"
+
+// DefaultCookie is the sticky-session cookie's name when Options.Cookie is empty.
+const DefaultCookie = "upfactory_version"
+
+// Options configures a Proxy.
+type Options struct {
+	// Service names the service behind the proxy; it labels every metric.
+	Service string
+	// Sticky keeps a client on the version it was first sent to, with a
+	// cookie naming that version, for as long as the version has weight.
+	Sticky bool
+	// Cookie is the sticky-session cookie's name. Default "upfactory_version".
+	Cookie string
+	// Logger receives configuration changes and server errors, never
+	// per-request lines. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Proxy routes HTTP requests to the pools of one service's versions.
+type Proxy struct {
+	service string
+	sticky  bool
+	cookie  string
+	log     *slog.Logger
+
+	// table is what the hot path reads; SetPools replaces it whole.
+	table atomic.Pointer[table]
+	rp    *httputil.ReverseProxy
+	calls sync.Pool
+	// fastPath enables h1.go's client; off only to measure it against
+	// http.Transport.
+	fastPath bool
+
+	mu sync.Mutex // serializes SetPools and guards the maps below
+	// backends holds every address in the table, and removed ones until
+	// their last request finished.
+	backends map[string]*backend
+	// versions keeps the stats of every version ever routed: cumulative
+	// counters must not go backwards when a version leaves the pools.
+	versions map[string]*versionStats
+}
+
+var (
+	_ upfactory.Router       = (*Proxy)(nil)
+	_ upfactory.MetricSource = (*Proxy)(nil)
+	_ http.Handler           = (*Proxy)(nil)
+)
+
+// New returns a proxy with no pools: it answers 503 until SetPools.
+func New(opts Options) *Proxy {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "proxy", "service", opts.Service)
+	cookie := opts.Cookie
+	if cookie == "" {
+		cookie = DefaultCookie
+	}
+	if (&http.Cookie{Name: cookie, Value: "v"}).Valid() != nil {
+		log.Warn("invalid sticky cookie name, using the default", "cookie", cookie, "default", DefaultCookie)
+		cookie = DefaultCookie
+	}
+	p := &Proxy{
+		service:  opts.Service,
+		sticky:   opts.Sticky,
+		cookie:   cookie,
+		log:      log,
+		fastPath: true,
+		backends: make(map[string]*backend),
+		versions: make(map[string]*versionStats),
+	}
+	p.table.Store(&table{})
+	p.calls.New = func() any { return new(call) }
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    forwarder{p},
+		BufferPool:   bufferPool{},
+		ErrorHandler: p.proxyError,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+// table is one routing configuration, immutable once published.
+type table struct {
+	pools []*pool // in the order SetPools received them
+	live  []*pool // pools with weight > 0
+	// pick maps a uniform draw in [0,100) to a pool: weighted choice in O(1).
+	pick [100]*pool
+}
+
+func (t *table) find(version string) *pool {
+	for _, pl := range t.pools {
+		if pl.Version == version {
+			return pl
+		}
+	}
+	return nil
+}
+
+func (t *table) weighted() *pool {
+	if len(t.live) == 1 {
+		return t.live[0]
+	}
+	return t.pick[rand.IntN(100)]
+}
+
+type pool struct {
+	upfactory.Pool
+	backends  []*backend
+	rr        atomic.Uint32
+	stats     *versionStats
+	servedBy  []string // HeaderServedBy's value, shared by every response
+	setCookie string   // the sticky cookie naming this version
+}
+
+// backend is one instance address.
+type backend struct {
+	addr     string
+	inflight atomic.Int64
+	removed  atomic.Bool
+	// idle holds the fast path's kept-alive connections.
+	idle   chan *h1Conn
+	dialer *net.Dialer
+	// transport carries the requests the fast path does not take.
+	transport *http.Transport
+}
+
+func newBackend(addr string) *backend {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &backend{
+		addr:      addr,
+		idle:      make(chan *h1Conn, maxIdlePerBackend),
+		dialer:    dialer,
+		transport: newTransport(dialer),
+	}
+}
+
+// closeIdleConns closes the kept-alive connections nothing uses.
+func (b *backend) closeIdleConns() {
+	b.closeIdle()
+	b.transport.CloseIdleConnections()
+}
+
+// acquire counts a request in flight to b, unless b was removed: checking
+// removed after the increment means that once SetPools has returned, Drain
+// either sees the request or the request sees the removal.
+func (b *backend) acquire() bool {
+	b.inflight.Add(1)
+	if b.removed.Load() {
+		b.release()
+		return false
+	}
+	return true
+}
+
+func (b *backend) release() {
+	if b.inflight.Add(-1) == 0 && b.removed.Load() {
+		b.closeIdleConns()
+	}
+}
+
+// newTransport returns the transport to one backend. One per address lets
+// SetPools close a removed backend's idle connections without touching the
+// others, and keeps the idle-pool lock per backend.
+func newTransport(dialer *net.Dialer) *http.Transport {
+	return &http.Transport{
+		Proxy:       nil, // never HTTP_PROXY from the environment
+		DialContext: dialer.DialContext,
+		// The default of 2 idle connections per host makes every burst
+		// above 2 concurrent requests open and close connections: that,
+		// not the proxying, is what makes a stock ReverseProxy slow.
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// call is the state of one request between ServeHTTP and the transport.
+type call struct {
+	t      *table
+	first  *pool // chosen by header, cookie or weight
+	served *pool // answered, possibly after a retry on another pool
+	b      *backend
+	status int
+	body   *guardBody
+}
+
+type callKey struct{}
+
+// ServeHTTP routes r to a version and forwards it.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	t := p.table.Load()
+	pl := p.choose(t, w, r)
+	if pl == nil {
+		http.Error(w, "no version of the service is routed", http.StatusServiceUnavailable)
+		return
+	}
+	c := p.calls.Get().(*call)
+	c.t, c.first = t, pl
+	// finish runs even when ReverseProxy aborts a response with a panic, so
+	// the in-flight count never leaks and Drain cannot hang.
+	defer p.finish(c, start)
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
+
+// choose picks the pool for r: the header override, then the sticky cookie,
+// then a weighted draw (setting the cookie when sticky).
+func (p *Proxy) choose(t *table, w http.ResponseWriter, r *http.Request) *pool {
+	if len(t.pools) == 0 {
+		return nil
+	}
+	if v := r.Header[HeaderVersion]; len(v) > 0 {
+		if pl := t.find(v[0]); pl != nil {
+			return pl
+		}
+	}
+	if !p.sticky {
+		return t.weighted()
+	}
+	if ck, err := r.Cookie(p.cookie); err == nil {
+		if pl := t.find(ck.Value); pl != nil && pl.Weight > 0 {
+			return pl
+		}
+	}
+	pl := t.weighted()
+	w.Header().Add("Set-Cookie", pl.setCookie)
+	return pl
+}
+
+func (p *Proxy) finish(c *call, start time.Time) {
+	end := time.Now()
+	vs := c.first.stats
+	if c.served != nil {
+		vs = c.served.stats
+	}
+	status := c.status
+	if status == 0 {
+		status = http.StatusBadGateway
+	}
+	vs.record(status, end.Sub(start), end)
+	if c.b != nil {
+		c.b.release()
+	}
+	*c = call{}
+	p.calls.Put(c)
+}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = "" // set per attempt by forwarder
+	// The Host header stays the client's: backends see the name they serve.
+	pr.SetXForwarded()
+	if pr.Out.Body != nil {
+		c := pr.Out.Context().Value(callKey{}).(*call)
+		c.body = &guardBody{rc: pr.Out.Body}
+		pr.Out.Body = c.body
+	}
+}
+
+// guardBody tells whether the transport read any of the request body: a
+// request whose body was not touched can be sent again.
+type guardBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+func (g *guardBody) Read(b []byte) (int, error) {
+	g.read.Store(true)
+	return g.rc.Read(b)
+}
+
+// Close ignores the transport: it closes the body of a request it failed to
+// send, which must stay readable for the next attempt. ReverseProxy closes
+// the body it wrapped when the handler returns.
+func (g *guardBody) Close() error { return nil }
+
+// forwarder sends a request to an instance of the chosen pool, moving on to
+// the next instance, then to other pools with weight, when a connection is
+// refused.
+type forwarder struct{ p *Proxy }
+
+var errNoInstance = errors.New("no instance to send the request to")
+
+func (f forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
+	c, _ := req.Context().Value(callKey{}).(*call)
+	if c == nil {
+		return nil, errors.New("proxy: request without routing state")
+	}
+	lastErr := errNoInstance
+	for gen := 0; gen < 2; gen++ {
+		tried := false
+		for pl := range c.candidates() {
+			n := uint32(len(pl.backends))
+			if n == 0 {
+				continue
+			}
+			start := pl.rr.Add(1)
+			for k := range n {
+				b := pl.backends[(start+k)%n]
+				if !b.acquire() {
+					continue
+				}
+				out := req
+				if tried {
+					// The transport may still refer to the request it
+					// failed with; send a copy with the other address.
+					out = req.Clone(req.Context())
+					out.Body = req.Body
+				}
+				tried = true
+				out.URL.Host = b.addr
+				var resp *http.Response
+				var err error
+				if f.p.fastPath && fastPath(out) {
+					resp, err = b.roundTrip(out)
+				} else {
+					resp, err = b.transport.RoundTrip(out)
+				}
+				if err == nil {
+					c.b, c.served, c.status = b, pl, resp.StatusCode
+					resp.Header[HeaderServedBy] = pl.servedBy
+					return resp, nil
+				}
+				b.release()
+				lastErr = err
+				if !retryable(req, c, err) {
+					return nil, err
+				}
+			}
+		}
+		// Every instance of the table the request started with was
+		// removed meanwhile: route once more with the table in force.
+		t := f.p.table.Load()
+		if tried || t == c.t || len(t.live) == 0 {
+			break
+		}
+		c.t, c.first = t, t.weighted()
+	}
+	return nil, lastErr
+}
+
+// candidates yields the chosen pool, then every other pool with weight.
+func (c *call) candidates() func(yield func(*pool) bool) {
+	return func(yield func(*pool) bool) {
+		if !yield(c.first) {
+			return
+		}
+		for _, pl := range c.t.live {
+			if pl != c.first && !yield(pl) {
+				return
+			}
+		}
+	}
+}
+
+// retryable reports whether a failed attempt left the request unsent: the
+// connection was never made and no body byte was consumed.
+func retryable(req *http.Request, c *call, err error) bool {
+	if req.Context().Err() != nil {
+		return false
+	}
+	if c.body != nil && c.body.read.Load() {
+		return false
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// statusClientClosed is nginx's code for a client that went away before the
+// answer; it is recorded, never sent.
+const statusClientClosed = 499
+
+func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	c, _ := r.Context().Value(callKey{}).(*call)
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		if c != nil {
+			c.status = statusClientClosed
+		}
+		return
+	}
+	if c != nil {
+		// A failure after the backend answered (a bad protocol switch)
+		// is still the proxy's 502, not the backend's status.
+		c.status = http.StatusBadGateway
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusBadGateway)
+	io.WriteString(w, "502 bad gateway: no instance of the service answered\n")
+}
+
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// SetPools replaces the pools at once. Addresses absent from pools get no new
+// requests once it returns; their in-flight requests finish. EINVALID when a
+// weight is outside 0–100, the weights do not add up to 100, a version is
+// empty, repeated or not a plain token, a pool with weight has no address, or
+// an address is malformed or listed twice.
+func (p *Proxy) SetPools(ctx context.Context, pools []upfactory.Pool) error {
+	if err := validate(pools); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	t := &table{}
+	inUse := make(map[string]bool)
+	var at int
+	for _, in := range pools {
+		pl := &pool{
+			Pool:     upfactory.Pool{Version: in.Version, Weight: in.Weight, Addrs: slices.Clone(in.Addrs)},
+			servedBy: []string{in.Version},
+			setCookie: (&http.Cookie{
+				Name: p.cookie, Value: in.Version, Path: "/",
+				HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			}).String(),
+		}
+		vs := p.versions[in.Version]
+		if vs == nil {
+			vs = newVersionStats(in.Version)
+			p.versions[in.Version] = vs
+		}
+		pl.stats = vs
+		for _, addr := range in.Addrs {
+			b := p.backends[addr]
+			if b == nil {
+				b = newBackend(addr)
+				p.backends[addr] = b
+			}
+			b.removed.Store(false)
+			inUse[addr] = true
+			pl.backends = append(pl.backends, b)
+		}
+		t.pools = append(t.pools, pl)
+		if pl.Weight > 0 {
+			t.live = append(t.live, pl)
+			for range pl.Weight {
+				t.pick[at] = pl
+				at++
+			}
+		}
+	}
+	p.table.Store(t)
+
+	for addr, b := range p.backends {
+		if inUse[addr] {
+			continue
+		}
+		b.removed.Store(true)
+		b.closeIdleConns()
+		if b.inflight.Load() == 0 {
+			delete(p.backends, addr)
+		}
+	}
+	now := time.Now()
+	for v, vs := range p.versions {
+		if t.find(v) == nil {
+			vs.releaseIfIdle(now)
+		}
+	}
+	p.log.Info("pools set", "pools", poolsAttr(pools))
+	return nil
+}
+
+func poolsAttr(pools []upfactory.Pool) string {
+	var b strings.Builder
+	for i, pl := range pools {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s=%d%%(%d)", pl.Version, pl.Weight, len(pl.Addrs))
+	}
+	return b.String()
+}
+
+func validate(pools []upfactory.Pool) error {
+	var problems []string
+	sum := 0
+	versions := make(map[string]bool)
+	addrs := make(map[string]string)
+	for i, pl := range pools {
+		name := pl.Version
+		switch {
+		case pl.Version == "":
+			name = fmt.Sprintf("#%d", i+1)
+			problems = append(problems, fmt.Sprintf("pool %s has no version", name))
+		case !validVersion(pl.Version):
+			problems = append(problems, fmt.Sprintf("version %q must be printable ASCII without spaces, quotes, commas, semicolons or backslashes (it travels in a cookie and a header)", pl.Version))
+		case versions[pl.Version]:
+			problems = append(problems, fmt.Sprintf("version %q has more than one pool", pl.Version))
+		}
+		versions[pl.Version] = true
+		if pl.Weight < 0 || pl.Weight > 100 {
+			problems = append(problems, fmt.Sprintf("pool %s has weight %d, want 0 to 100", name, pl.Weight))
+		}
+		sum += pl.Weight
+		if pl.Weight > 0 && len(pl.Addrs) == 0 {
+			problems = append(problems, fmt.Sprintf("pool %s has weight %d but no address", name, pl.Weight))
+		}
+		for _, addr := range pl.Addrs {
+			if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
+				problems = append(problems, fmt.Sprintf("pool %s: address %q is not host:port", name, addr))
+			}
+			if other, ok := addrs[addr]; ok {
+				problems = append(problems, fmt.Sprintf("address %s is in pool %s and pool %s", addr, other, name))
+			}
+			addrs[addr] = name
+		}
+	}
+	if len(pools) > 0 && sum != 100 {
+		problems = append(problems, fmt.Sprintf("weights add up to %d, want 100", sum))
+	}
+	if len(problems) > 0 {
+		return upfactory.Errorf(upfactory.EINVALID, "invalid pools: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func validVersion(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Pools returns the pools in force, in the order SetPools received them.
+func (p *Proxy) Pools(ctx context.Context) ([]upfactory.Pool, error) {
+	t := p.table.Load()
+	out := make([]upfactory.Pool, 0, len(t.pools))
+	for _, pl := range t.pools {
+		out = append(out, upfactory.Pool{Version: pl.Version, Weight: pl.Weight, Addrs: slices.Clone(pl.Addrs)})
+	}
+	return out, nil
+}
+
+// drainPoll is how often Drain looks at the in-flight count: counting stays a
+// single atomic in the hot path, and 10ms is short next to any drain timeout.
+const drainPoll = 10 * time.Millisecond
+
+// Drain waits until no request is in flight to addr. It returns at once for
+// an address the proxy does not know, and ctx's error, wrapped, when ctx is
+// done first.
+func (p *Proxy) Drain(ctx context.Context, addr string) error {
+	p.mu.Lock()
+	b := p.backends[addr]
+	p.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for {
+		n := b.inflight.Load()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("draining %s: %d requests still in flight: %w", addr, n, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	if b.removed.Load() {
+		// Requests that finished after the removal put their connections
+		// back in the idle pool.
+		b.closeIdleConns()
+		p.mu.Lock()
+		if p.backends[addr] == b && b.removed.Load() && b.inflight.Load() == 0 {
+			delete(p.backends, addr)
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// Stats returns the traffic of version over the window ending at now,
+// current second included. The window is rounded up to whole seconds and
+// clamped to [1s, MaxWindow]. An unknown version has zero stats.
+func (p *Proxy) Stats(version string, window time.Duration, now time.Time) upfactory.TrafficStats {
+	p.mu.Lock()
+	vs := p.versions[version]
+	p.mu.Unlock()
+	if vs == nil {
+		vs = newVersionStats(version)
+	}
+	return vs.stats(window, now)
+}
+
+// shutdownGrace bounds how long Serve waits for in-flight requests once its
+// context is done.
+const shutdownGrace = 30 * time.Second
+
+// Serve answers requests on ln until ctx is done, then stops accepting and
+// waits up to 30s for in-flight requests. It returns nil after a graceful
+// stop.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler: p,
+		// Headers must arrive promptly; bodies and answers may stream
+		// (uploads, server-sent events), so they have no deadline.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		// Requests keep ctx's values but not its end: shutdown lets them finish.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving proxy on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		<-errc
+		return fmt.Errorf("shutting down proxy on %s: %w", ln.Addr(), err)
+	}
+	<-errc
+	return nil
+}

