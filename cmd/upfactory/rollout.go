@@ -20,7 +20,7 @@ func currentUser() string {
 }
 
 func newRolloutCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "rollout", Short: "Start, watch and steer progressive rollouts"}
+	cmd := group(&cobra.Command{Use: "rollout", Short: "Start, watch and steer progressive rollouts"})
 
 	var version, as string
 	var wait bool
@@ -95,6 +95,19 @@ func newRolloutCmd(g *globals) *cobra.Command {
 		c.Flags().StringVar(&as, "as", currentUser(), "who asks, for the operation log")
 		c.Flags().StringVar(&comment, "comment", "", "a note for the operation log")
 		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// group makes a command that only holds subcommands refuse anything else
+// with a usage error, instead of printing help and exiting 0.
+func group(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageErr("%s needs a subcommand: see upfactory %s --help", c.Name(), c.Name())
+		}
+		return usageErr("unknown command %q for upfactory %s: see upfactory %s --help", args[0], c.Name(), c.Name())
 	}
 	return cmd
 }
