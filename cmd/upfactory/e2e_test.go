@@ -56,7 +56,7 @@ type served struct {
 	cfg      string
 	api      string
 	router   string
-	stderr   *bytes.Buffer
+	stderr   *lockedBuffer
 	waitDone chan error
 }
 
@@ -123,7 +123,7 @@ func startServe(t *testing.T, steps string, extraArgs ...string) *served {
 
 func (s *served) start(t *testing.T, extraArgs ...string) {
 	t.Helper()
-	s.stderr = &bytes.Buffer{}
+	s.stderr = &lockedBuffer{}
 	s.cmd = exec.Command(binary, append([]string{"serve", "-c", s.cfg}, extraArgs...)...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -514,3 +514,4 @@ func TestKillNineResumesTheSameStep(t *testing.T) {
 		t.Errorf("log --verify after restart: %s", out)
 	}
 }
+

@@ -1,6 +1,10 @@
 package main
 
-import "net/http/cookiejar"
+import (
+	"bytes"
+	"net/http/cookiejar"
+	"sync"
+)
 
 func newJar() *cookiejar.Jar {
 	j, err := cookiejar.New(nil)
@@ -8,4 +12,22 @@ func newJar() *cookiejar.Jar {
 		panic(err)
 	}
 	return j
+}
+
+// lockedBuffer collects a child process's output while tests read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
