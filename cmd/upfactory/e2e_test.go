@@ -514,4 +514,3 @@ func TestKillNineResumesTheSameStep(t *testing.T) {
 		t.Errorf("log --verify after restart: %s", out)
 	}
 }
-
