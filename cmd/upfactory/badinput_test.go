@@ -101,7 +101,9 @@ func TestRefusedCommandsChangeNothing(t *testing.T) {
 	}
 	// A JSON caller gets the error as JSON.
 	code, out := s.cli(t, "rollout", "approve", "checkout", "--as", "bob", "-o", "json")
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code != exitRefused || json.Unmarshal([]byte(out), &e) != nil || e.Error.Code != upfactory.ECONFLICT {
 		t.Errorf("json error: exit %d: %s", code, out)
 	}
