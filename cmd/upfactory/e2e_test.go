@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -292,6 +293,18 @@ func TestRolloutAndRollbackDropNoRequest(t *testing.T) {
 	}
 	if code, out := s.cli(t, "log", "--verify"); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("log --verify: exit %d: %s", code, out)
+	}
+	// The router's per-version counters are exported for Prometheus.
+	resp, err := http.Get(s.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`upfactory_router_requests_total{`, `version="2.0.0"`, `upfactory_router_request_duration_seconds_bucket{`} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -136,8 +137,16 @@ func (s *Server) Close(ctx context.Context, stopInstances bool) error {
 	return errors.Join(errs...)
 }
 
-func newLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// logger is serve's logger: text for people, JSON lines with -o json.
+func (g *globals) logger() *slog.Logger {
+	if g.json() {
+		return slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return newLogger(g.stderr)
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -154,7 +163,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			s := &Server{Config: cfg, Token: g.token, Logger: newLogger(g.stderr)}
+			s := &Server{Config: cfg, Token: g.token, Logger: g.logger()}
 			if err := s.Open(ctx); err != nil {
 				return err
 			}
