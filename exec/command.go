@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -166,3 +167,19 @@ func fileSafe(s string) string {
 func commandError(svc string, i int, text string, err error) error {
 	return upfactory.Errorf(upfactory.EINVALID, "service %s: target command[%d] %q: %v", svc, i, text, err)
 }
+
+// CheckVersion reports, before anything starts, whether version can run:
+// it is in the allow-list (when there is one) and its program exists.
+func (t *Target) CheckVersion(ctx context.Context, version string) error {
+	if err := t.checkVersion(version); err != nil {
+		return err
+	}
+	argv, _, err := t.render(templateData{Port: 1, Version: version, Service: t.name}, "check")
+	if err != nil {
+		return upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %v", version, t.name, err)
+	}
+	_, err = t.resolve(argv[0], version)
+	return err
+}
+
+var _ upfactory.VersionChecker = (*Target)(nil)

@@ -714,3 +714,22 @@ func TestCloseStopsEverythingAndLeaksNoGoroutine(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestCheckVersionBeforeStart(t *testing.T) {
+	svc := &upfactory.Service{Name: "shop", StableVersion: "1.0.0", Target: upfactory.TargetSpec{
+		Type: "exec", Dir: t.TempDir(), Command: []string{"./bin/shop-{{.Version}}", "--port", "{{.Port}}"}}}
+	os.MkdirAll(filepath.Join(svc.Target.Dir, "bin"), 0o755)
+	os.WriteFile(filepath.Join(svc.Target.Dir, "bin", "shop-1.0.0"), []byte("#!/bin/sh\n"), 0o755)
+	tg, err := exec.New(svc, exec.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close(context.Background(), true)
+	if err := tg.CheckVersion(context.Background(), "1.0.0"); err != nil {
+		t.Errorf("existing version: %v", err)
+	}
+	err = tg.CheckVersion(context.Background(), "9.9.9")
+	if upfactory.ErrorCode(err) != upfactory.EINVALID || !strings.Contains(upfactory.ErrorMessage(err), "shop-9.9.9 does not exist") {
+		t.Errorf("missing version: %v", err)
+	}
+}

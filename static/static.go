@@ -100,16 +100,26 @@ func New(svc *upfactory.Service, opts Options) (*Target, error) {
 	}, nil
 }
 
+// CheckVersion returns EINVALID for a version that has no addresses listed.
+func (s *Target) CheckVersion(ctx context.Context, version string) error {
+	if _, ok := s.versions[version]; !ok {
+		return upfactory.Errorf(upfactory.EINVALID, "unknown version %q of service %s: known versions are %s",
+			version, s.name, strings.Join(slices.Sorted(maps.Keys(s.versions)), ", "))
+	}
+	return nil
+}
+
+var _ upfactory.VersionChecker = (*Target)(nil)
+
 // Start returns one instance per address listed for version, whatever n
 // is: the addresses are what runs. They are Starting and become Ready once
 // they answer, or Failed at the readiness deadline. EINVALID for a version
 // that is not listed; EUNAVAILABLE after Close.
 func (s *Target) Start(ctx context.Context, version string, n int) ([]upfactory.Instance, error) {
-	addrs, ok := s.versions[version]
-	if !ok {
-		return nil, upfactory.Errorf(upfactory.EINVALID, "unknown version %q of service %s: known versions are %s",
-			version, s.name, strings.Join(slices.Sorted(maps.Keys(s.versions)), ", "))
+	if err := s.CheckVersion(ctx, version); err != nil {
+		return nil, err
 	}
+	addrs := s.versions[version]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
