@@ -145,24 +145,6 @@ func lookupEnv(env []string, key string) (string, bool) {
 	return "", false
 }
 
-// fileSafe returns s with every byte but letters, digits, '.', '_' and '-'
-// replaced by '_', so that a version can be part of an instance ID (which
-// appears in URLs) and of a log file name.
-func fileSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			b[i] = '_'
-		}
-	}
-	out := string(b)
-	if strings.Trim(out, ".") == "" {
-		out = strings.Repeat("_", max(len(out), 1))
-	}
-	return out
-}
 
 func commandError(svc string, i int, text string, err error) error {
 	return upfactory.Errorf(upfactory.EINVALID, "service %s: target command[%d] %q: %v", svc, i, text, err)

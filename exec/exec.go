@@ -150,7 +150,7 @@ func New(svc *upfactory.Service, opts Options) (*Target, error) {
 	if dataDir, err = filepath.Abs(dataDir); err != nil {
 		return nil, fmt.Errorf("service %s: resolving the data directory: %w", svc.Name, err)
 	}
-	t.logDir = filepath.Join(dataDir, "logs", fileSafe(svc.Name))
+	t.logDir = filepath.Join(dataDir, "logs", static.FileSafe(svc.Name))
 	t.stopTimeout = spec.StopTimeout.D()
 	if t.stopTimeout <= 0 {
 		t.stopTimeout = upfactory.DefaultStopTimeout
@@ -240,7 +240,7 @@ func (t *Target) launch(ctx context.Context, version string) (upfactory.Instance
 			Version: version,
 			Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 			State:   upfactory.InstanceStarting,
-			LogPath: filepath.Join(t.logDir, fileSafe(version)+"-"+suffix+".log"),
+			LogPath: filepath.Join(t.logDir, static.FileSafe(version)+"-"+suffix+".log"),
 		},
 		index: index,
 		argv:  argv,
@@ -432,7 +432,7 @@ func (t *Target) adopt(ctx context.Context, rec upfactory.Instance) error {
 	in.proc = p
 	in.inst.State = upfactory.InstanceReady
 	if in.inst.LogPath == "" {
-		in.inst.LogPath = filepath.Join(t.logDir, fileSafe(rec.Version)+"-"+randomHex(2)+".log")
+		in.inst.LogPath = filepath.Join(t.logDir, static.FileSafe(rec.Version)+"-"+randomHex(2)+".log")
 	}
 	if !t.insert(ctx, in) {
 		return t.closedError()
@@ -613,7 +613,7 @@ func (t *Target) insertLocked(ctx context.Context, in *instance, ready bool) {
 func (t *Target) newIDLocked(version string) (suffix, id string) {
 	for {
 		suffix = randomHex(2)
-		id = fileSafe(t.name) + "-" + fileSafe(version) + "-" + suffix
+		id = static.FileSafe(t.name) + "-" + static.FileSafe(version) + "-" + suffix
 		if t.insts[id] == nil && !t.gone[id] && !t.pending[id] {
 			return suffix, id
 		}

@@ -445,7 +445,7 @@ func (s *Target) emit(action string, inst upfactory.Instance, reason string, ext
 // holds s.mu.
 func (s *Target) newID(version string) string {
 	for {
-		id := fileSafe(s.name) + "-" + fileSafe(version) + "-" + randomHex(2)
+		id := FileSafe(s.name) + "-" + FileSafe(version) + "-" + randomHex(2)
 		if s.insts[id] == nil && !s.gone[id] {
 			return id
 		}
@@ -461,7 +461,7 @@ func randomHex(n int) string {
 // fileSafe returns s with every byte but letters, digits, '.', '_' and '-'
 // replaced by '_', so that a version can be part of an instance ID, which
 // appears in URLs.
-func fileSafe(s string) string {
+func FileSafe(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		switch {
