@@ -145,7 +145,6 @@ func lookupEnv(env []string, key string) (string, bool) {
 	return "", false
 }
 
-
 func commandError(svc string, i int, text string, err error) error {
 	return upfactory.Errorf(upfactory.EINVALID, "service %s: target command[%d] %q: %v", svc, i, text, err)
 }
