@@ -44,7 +44,7 @@ type harness struct {
 
 // MustHarness runs an engine over SQLite, the real proxy and a static target
 // whose versions are real HTTP servers: 1.0.0 healthy, 2.0.0 healthy, 3.0.0 failing.
-func MustHarness(t *testing.T, dbPath string, steps []upfactory.Step) *harness {
+func MustHarness(t *testing.T, dbPath string, steps []upfactory.Step, opts ...func(*upfactory.Service)) *harness {
 	t.Helper()
 	svc := &upfactory.Service{
 		Name: "checkout", StableVersion: "1.0.0",
@@ -55,6 +55,9 @@ func MustHarness(t *testing.T, dbPath string, steps []upfactory.Step) *harness {
 		Strategy: upfactory.Strategy{Canary: &upfactory.CanaryStrategy{Steps: steps}},
 		Analysis: upfactory.AnalysisSpec{Interval: upfactory.Duration(100 * time.Millisecond), MinSamples: 5,
 			Checks: []upfactory.Check{{Metric: upfactory.MetricErrorRate, Max: "1%", Limit: 0.01}}},
+	}
+	for _, o := range opts {
+		o(svc)
 	}
 	return openHarness(t, dbPath, svc)
 }
@@ -211,5 +214,35 @@ func TestReopenResumesTheSameStep(t *testing.T) {
 	v, err := h2.store.VerifyLog(context.Background())
 	if err != nil || !v.OK {
 		t.Fatalf("log after reopen: %+v %v", v, err)
+	}
+}
+
+// After completion the previous version stays warm and routable by header
+// for the rollback window, then is released and logged.
+func TestRollbackWindowKeepsPreviousWarmThenReleasesIt(t *testing.T) {
+	h := MustHarness(t, filepath.Join(t.TempDir(), "db"), []upfactory.Step{{Weight: ptr(100)}}, func(svc *upfactory.Service) {
+		svc.Strategy.Canary.RollbackWindow = upfactory.Duration(time.Second)
+	})
+	ctx := context.Background()
+	if _, err := h.eng.StartRollout(ctx, "checkout", "2.0.0", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitFor(t, "completion", func(st *engine.Status) bool { return st.Phase == upfactory.PhaseCompleted })
+	if st.PreviousVersion != "1.0.0" {
+		t.Fatalf("previous %q", st.PreviousVersion)
+	}
+	if w, ok := h.weights(t)["1.0.0"]; !ok || w != 0 {
+		t.Fatalf("previous version not warm in the router: %v", h.weights(t))
+	}
+	h.waitFor(t, "the end of the rollback window", func(st *engine.Status) bool { return st.PreviousVersion == "" })
+	if _, ok := h.weights(t)["1.0.0"]; ok {
+		t.Errorf("previous version still routable after its window: %v", h.weights(t))
+	}
+	if _, err := h.eng.Do(ctx, "checkout", rollout.Command{Action: "rollback", Actor: "bob"}); upfactory.ErrorCode(err) != upfactory.ECONFLICT {
+		t.Errorf("rollback after the window: %v", err)
+	}
+	entries, _ := h.store.Log(ctx, upfactory.LogFilter{Service: "checkout"})
+	if last := entries[len(entries)-1]; last.Action != "previous.release" {
+		t.Errorf("last entry %s: %s", last.Action, last.Reason)
 	}
 }
