@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,32 +361,35 @@ func TestHeaderOverride(t *testing.T) {
 }
 
 func TestForwardedHeaders(t *testing.T) {
-	stable := MustBackend(t, "v1")
-	p := MustProxy(t, proxy.Options{}, upfactory.Pool{Version: "v1", Weight: 100, Addrs: []string{stable.Addr()}})
-	front := httptest.NewServer(p)
-	defer front.Close()
-	req, _ := http.NewRequest("GET", front.URL+"/path?q=1", nil)
-	req.Host = "shop.example"
-	req.Header.Set("X-Forwarded-For", "6.6.6.6") // a client's claim is not trusted
-	resp, err := front.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	h := stable.lastHeader()
-	got := map[string]string{
-		"X-Forwarded-For":   h.Get("X-Forwarded-For"),
-		"X-Forwarded-Host":  h.Get("X-Forwarded-Host"),
-		"X-Forwarded-Proto": h.Get("X-Forwarded-Proto"),
-	}
-	want := map[string]string{
-		"X-Forwarded-For":   "127.0.0.1",
-		"X-Forwarded-Host":  "shop.example",
-		"X-Forwarded-Proto": "http",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("forwarding headers (-want +got):\n%s", diff)
-	}
+	bothPaths(t, func(t *testing.T, fast bool) {
+		stable := MustBackend(t, "v1")
+		p := MustProxy(t, proxy.Options{}, upfactory.Pool{Version: "v1", Weight: 100, Addrs: []string{stable.Addr()}})
+		p.SetFastPathForTest(fast)
+		front := httptest.NewServer(p)
+		defer front.Close()
+		req, _ := http.NewRequest("GET", front.URL+"/path?q=1", nil)
+		req.Host = "shop.example"
+		req.Header.Set("X-Forwarded-For", "6.6.6.6") // a client's claim is not trusted
+		resp, err := front.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := stable.lastHeader()
+		got := map[string]string{
+			"X-Forwarded-For":   h.Get("X-Forwarded-For"),
+			"X-Forwarded-Host":  h.Get("X-Forwarded-Host"),
+			"X-Forwarded-Proto": h.Get("X-Forwarded-Proto"),
+		}
+		want := map[string]string{
+			"X-Forwarded-For":   "127.0.0.1",
+			"X-Forwarded-Host":  "shop.example",
+			"X-Forwarded-Proto": "http",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("forwarding headers (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestRetryConnectionRefused(t *testing.T) {
@@ -604,4 +609,68 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// MustDroppingAddr returns the address of an instance that reads each
+// request and closes the connection without answering, like a process that
+// dies with requests in flight. It counts the requests it swallowed.
+func MustDroppingAddr(tb testing.TB) (string, *atomic.Int64) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+					n.Add(1)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), &n
+}
+
+// An idempotent request whose instance died without answering is answered
+// by another instance; a POST is not sent twice.
+func TestRetryIdempotentWhenInstanceDropsTheRequest(t *testing.T) {
+	bothPaths(t, func(t *testing.T, fast bool) {
+		live := MustBackend(t, "v1")
+		dropping, swallowed := MustDroppingAddr(t)
+		p := MustProxy(t, proxy.Options{}, upfactory.Pool{Version: "v1", Weight: 100, Addrs: []string{dropping, live.Addr()}})
+		p.SetFastPathForTest(fast)
+		for i := range 20 {
+			if resp := serve(p, "GET", "/", nil, ""); resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %d: status %d", i, resp.StatusCode)
+			}
+		}
+		if swallowed.Load() == 0 {
+			t.Fatal("the dropping instance never got a request: the test proves nothing")
+		}
+		posts := 0
+		for range 20 {
+			before := live.requests()
+			resp := serve(p, "POST", "/", nil, "order")
+			switch {
+			case resp.StatusCode == http.StatusBadGateway:
+				posts++
+				if live.requests() != before {
+					t.Fatal("a dropped POST was sent again to another instance")
+				}
+			case resp.StatusCode != http.StatusOK:
+				t.Fatalf("POST: status %d", resp.StatusCode)
+			}
+		}
+		if posts == 0 {
+			t.Error("no POST reached the dropping instance")
+		}
+	})
 }
