@@ -57,7 +57,8 @@ type service struct {
 	stopping     map[string]bool // instances being drained and stopped
 	stops        sync.WaitGroup
 	lastPools    []upfactory.Pool
-	startErr     map[string]string // version → why its instances could not start
+	startErr     map[string]string    // version → why its instances could not start
+	startErrAt   map[string]time.Time // when that start failed
 }
 
 // New returns an engine for runtimes. Call Open before anything else.
@@ -74,9 +75,10 @@ func New(store upfactory.Store, runtimes []Runtime, opts Options) *Engine {
 	e := &Engine{store: store, opts: opts, logger: opts.Logger.With("component", "engine"), services: map[string]*service{}}
 	for _, rt := range runtimes {
 		e.services[rt.Service.Name] = &service{
-			Runtime:  rt,
-			stopping: map[string]bool{},
-			startErr: map[string]string{},
+			Runtime:    rt,
+			stopping:   map[string]bool{},
+			startErr:   map[string]string{},
+			startErrAt: map[string]time.Time{},
 		}
 		e.names = append(e.names, rt.Service.Name)
 	}
@@ -320,6 +322,10 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 	return obs, nil
 }
 
+// startRetry is how long a version that must serve waits before its failed
+// start is tried again.
+const startRetry = 30 * time.Second
+
 // reconcile makes instances and router pools match the saved state.
 func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	st, now := s.st, e.opts.Now()
@@ -373,11 +379,19 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 
 	for _, v := range d.Run {
 		need := e.want(s, v) - live[v]
-		if need <= 0 || s.startErr[v] != "" {
+		if need <= 0 {
 			continue
 		}
+		if s.startErr[v] != "" {
+			// A canary that cannot start fails its rollout; the versions
+			// that must serve are tried again, but not in a tight loop.
+			if v == activeCanary || now.Sub(s.startErrAt[v]) < startRetry {
+				continue
+			}
+			delete(s.startErr, v)
+		}
 		if _, err := s.Target.Start(ctx, v, need); err != nil {
-			s.startErr[v] = err.Error()
+			s.startErr[v], s.startErrAt[v] = err.Error(), now
 			if upfactory.ErrorCode(err) != upfactory.EINTERNAL {
 				s.startErr[v] = upfactory.ErrorMessage(err)
 			}
@@ -387,9 +401,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 		}
 	}
 	if !rollout.Active(st) {
-		// A failed start is retried on the next rollout, not in a loop.
+		// A canary that could not start may be tried again by the next rollout.
 		for v := range s.startErr {
-			if v != st.StableVersion {
+			if !slices.Contains(d.Run, v) {
 				delete(s.startErr, v)
 			}
 		}
