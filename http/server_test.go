@@ -65,7 +65,10 @@ func TestClientGetsCodedErrors(t *testing.T) {
 		}, upfactory.EUNAUTHORIZED, "bearer token"},
 		{"change with token, unknown service", func(c *uhttp.Client) error { _, err := c.Do(ctx, "nope", "pause", "bob", ""); return err }, upfactory.ENOTFOUND, "unknown service"},
 		{"start without version", func(c *uhttp.Client) error { _, err := c.StartRollout(ctx, "nope", "", "bob"); return err }, upfactory.EINVALID, "version is required"},
-		{"server down", func(c *uhttp.Client) error { _, err := uhttp.NewClient("http://127.0.0.1:1", "").Status(ctx, "x"); return err }, upfactory.EUNAVAILABLE, "cannot reach"},
+		{"server down", func(c *uhttp.Client) error {
+			_, err := uhttp.NewClient("http://127.0.0.1:1", "").Status(ctx, "x")
+			return err
+		}, upfactory.EUNAVAILABLE, "cannot reach"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
