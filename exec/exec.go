@@ -5,8 +5,6 @@ package exec
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +20,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/static"
+	"github.com/upfactory/upfactory/internal/supervise"
 )
 
 // Options configure an exec target.
@@ -48,9 +46,6 @@ const (
 	// adoptedPoll is how often an adopted process, which is not our child
 	// and so cannot be waited for, is checked for life and health.
 	adoptedPoll = 500 * time.Millisecond
-	// adoptTries is how many readiness checks a recorded process gets
-	// before Adopt gives up on it.
-	adoptTries = 3
 )
 
 // Target is the exec target of one service.
@@ -67,36 +62,23 @@ type Target struct {
 	env         []envTemplate
 	allowed     []string // sorted allow-list of versions; empty: any
 	stopTimeout time.Duration
-	probe       *static.Probe
-	log         *slog.Logger
-	event       func(upfactory.LogEntry)
+	probe       *supervise.Probe
+	table       *supervise.Table[*instance]
 
-	startMu sync.Mutex     // one Start at a time, so that indexes and ports are not handed out twice
-	wg      sync.WaitGroup // supervision goroutines
-
-	mu      sync.Mutex
-	insts   map[string]*instance
-	gone    map[string]bool // IDs stopped through Stop
-	pending map[string]bool // IDs being started or adopted
-	closed  bool
+	startMu sync.Mutex // one Start at a time, so that indexes and ports are not handed out twice
 }
 
 var _ upfactory.Target = (*Target)(nil)
 
-// instance is the table entry of one instance. Fields are guarded by
-// Target.mu; proc changes only in the supervision goroutine, or in Stop
+// instance is the table entry of one instance. Fields are guarded by the
+// table's lock; proc changes only in the supervision goroutine, or in Stop
 // once supervision has ended.
 type instance struct {
-	inst  upfactory.Instance
+	supervise.Entry
 	index int // .Index of its templates; -1 when unknown
 	argv  []string
 	env   []string
 	proc  *process // nil when no process runs
-
-	cancel   context.CancelFunc // ends supervision
-	supDone  chan struct{}      // closed when supervision has ended
-	stopping bool
-	stopped  chan struct{} // closed when Stop is done with it
 }
 
 // New returns the exec target of svc. EINVALID when svc has no command or
@@ -110,12 +92,8 @@ func New(svc *upfactory.Service, opts Options) (*Target, error) {
 		return nil, upfactory.Errorf(upfactory.EINVALID, "service %s: an exec target needs a command", svc.Name)
 	}
 	t := &Target{
-		name:    svc.Name,
-		probe:   static.NewProbe(spec.Readiness),
-		event:   opts.Event,
-		insts:   make(map[string]*instance),
-		gone:    make(map[string]bool),
-		pending: make(map[string]bool),
+		name:  svc.Name,
+		probe: supervise.NewProbe(spec.Readiness),
 	}
 	for i, text := range spec.Command {
 		tmpl, err := parseTemplate(fmt.Sprintf("command[%d]", i), text)
@@ -150,16 +128,18 @@ func New(svc *upfactory.Service, opts Options) (*Target, error) {
 	if dataDir, err = filepath.Abs(dataDir); err != nil {
 		return nil, fmt.Errorf("service %s: resolving the data directory: %w", svc.Name, err)
 	}
-	t.logDir = filepath.Join(dataDir, "logs", static.FileSafe(svc.Name))
+	t.logDir = filepath.Join(dataDir, "logs", supervise.FileSafe(svc.Name))
 	t.stopTimeout = spec.StopTimeout.D()
 	if t.stopTimeout <= 0 {
 		t.stopTimeout = upfactory.DefaultStopTimeout
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	t.log = logger.With("component", "target.exec", "service", svc.Name)
+	t.table = supervise.NewTable[*instance](supervise.Options{
+		Service:   svc.Name,
+		Component: "target.exec",
+		Probe:     t.probe,
+		Logger:    opts.Logger,
+		Event:     opts.Event,
+	})
 	return t, nil
 }
 
@@ -198,28 +178,24 @@ func (t *Target) Start(ctx context.Context, version string, n int) ([]upfactory.
 func (t *Target) stopAll(ctx context.Context, insts []upfactory.Instance) {
 	for _, inst := range insts {
 		if err := t.Stop(context.WithoutCancel(ctx), inst.ID); err != nil {
-			t.log.Warn("stopping an instance of a failed start", "instance", inst.ID, "err", err)
+			t.table.Log().Warn("stopping an instance of a failed start", "instance", inst.ID, "err", err)
 		}
 	}
 }
 
 // launch starts one new instance of version and supervises it.
 func (t *Target) launch(ctx context.Context, version string) (upfactory.Instance, error) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return upfactory.Instance{}, t.closedError()
+	t.table.Lock()
+	if t.table.ClosedLocked() {
+		t.table.Unlock()
+		return upfactory.Instance{}, t.table.ErrClosed()
 	}
-	suffix, id := t.newIDLocked(version)
+	id, suffix := t.table.NewIDLocked(version)
 	index := t.freeIndexLocked(version)
 	used := t.usedPortsLocked()
-	t.pending[id] = true
-	t.mu.Unlock()
-	defer func() {
-		t.mu.Lock()
-		delete(t.pending, id)
-		t.mu.Unlock()
-	}()
+	t.table.ReserveLocked(id)
+	t.table.Unlock()
+	defer t.table.Release(id)
 
 	port, err := freePort(used)
 	if err != nil {
@@ -234,36 +210,36 @@ func (t *Target) launch(ctx context.Context, version string) (upfactory.Instance
 		return upfactory.Instance{}, err
 	}
 	in := &instance{
-		inst: upfactory.Instance{
+		Entry: supervise.Entry{Inst: upfactory.Instance{
 			ID:      id,
 			Service: t.name,
 			Version: version,
 			Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 			State:   upfactory.InstanceStarting,
-			LogPath: filepath.Join(t.logDir, static.FileSafe(version)+"-"+suffix+".log"),
-		},
+			LogPath: filepath.Join(t.logDir, supervise.FileSafe(version)+"-"+suffix+".log"),
+		}},
 		index: index,
 		argv:  argv,
 		env:   env,
 	}
-	p, err := spawn(argv, env, t.dir, in.inst.LogPath, id)
+	p, err := spawn(argv, env, t.dir, in.Inst.LogPath, id)
 	if err != nil {
 		return upfactory.Instance{}, upfactory.Errorf(upfactory.EINVALID, "starting version %q of service %s: %v", version, t.name, err)
 	}
 	in.proc = p
-	in.inst.PID = p.pid
-	in.inst.StartedAt = p.started
+	in.Inst.PID = p.pid
+	in.Inst.StartedAt = p.started
 
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	t.table.Lock()
+	if t.table.ClosedLocked() {
+		t.table.Unlock()
 		_, _ = t.terminate(ctx, p)
-		return upfactory.Instance{}, t.closedError()
+		return upfactory.Instance{}, t.table.ErrClosed()
 	}
-	t.insertLocked(ctx, in, false)
-	inst := in.inst
-	t.mu.Unlock()
-	t.emit(ctx, "instance.started", inst, fmt.Sprintf("started version %s as process %d on %s", version, p.pid, inst.Addr), nil)
+	t.table.InsertLocked(ctx, in, t.supervision(in, p, false))
+	inst := in.Inst
+	t.table.Unlock()
+	t.table.Emit(ctx, "instance.started", inst, fmt.Sprintf("started version %s as process %d on %s", version, p.pid, inst.Addr), nil)
 	return inst, nil
 }
 
@@ -272,73 +248,41 @@ func (t *Target) launch(ctx context.Context, version string) (upfactory.Instance
 // no longer lists it afterwards. ENOTFOUND for an unknown id; nil for one
 // already stopped.
 func (t *Target) Stop(ctx context.Context, id string) error {
-	t.mu.Lock()
-	in, ok := t.insts[id]
-	if !ok {
-		gone := t.gone[id]
-		t.mu.Unlock()
-		if gone {
-			return nil
-		}
-		return upfactory.Errorf(upfactory.ENOTFOUND, "no instance %s of service %s", id, t.name)
-	}
-	if in.stopping {
-		ch := in.stopped
-		t.mu.Unlock()
-		select {
-		case <-ch:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	in.stopping = true
-	was := in.inst.State
-	t.mu.Unlock()
+	return t.table.Stop(ctx, id, t.halt)
+}
 
-	in.cancel()
-	<-in.supDone // prompt: supervision waits on nothing but ctx once canceled
-	t.mu.Lock()
+// halt stops the process of in, once its supervision has ended. was is
+// in when Stop began.
+func (t *Target) halt(ctx context.Context, in *instance, was upfactory.Instance) (supervise.Halted, error) {
+	t.table.Lock()
 	p := in.proc
-	t.mu.Unlock()
+	t.table.Unlock()
 	if p != nil && p.done() {
 		p = nil // it crashed and awaited its restart: nothing runs
 	}
 
-	reason := "stopped on request"
-	var values map[string]any
+	h := supervise.Halted{Reason: "stopped on request"}
 	if p != nil {
 		killed, err := t.terminate(ctx, p)
 		if err != nil {
-			t.mu.Lock()
-			in.stopping = false
-			close(in.stopped)
-			in.stopped = make(chan struct{})
-			t.mu.Unlock()
-			return fmt.Errorf("stopping instance %s: %w", id, err)
+			return h, fmt.Errorf("stopping instance %s: %w", was.ID, err)
 		}
 		if killed {
-			reason = fmt.Sprintf("stopped on request; killed with SIGKILL as it had not exited %s after SIGTERM", t.stopTimeout)
+			h.Reason = fmt.Sprintf("stopped on request; killed with SIGKILL as it had not exited %s after SIGTERM", t.stopTimeout)
 		}
 		if !p.adopted() {
 			status, code, sig := p.exitStatus()
-			reason += " (" + status + ")"
-			values = exitValues(code, sig)
+			h.Reason += " (" + status + ")"
+			h.Values = exitValues(code, sig)
 		}
 	}
-	t.mu.Lock()
-	delete(t.insts, id)
-	t.gone[id] = true
+	t.table.Lock()
 	in.proc = nil
-	in.inst.State = upfactory.InstanceStopped
-	in.inst.Reason = reason
-	inst := in.inst
-	close(in.stopped)
-	t.mu.Unlock()
-	if p != nil || (was != upfactory.InstanceStopped && was != upfactory.InstanceFailed) {
-		t.emit(ctx, "instance.stopped", inst, reason, values)
+	t.table.Unlock()
+	if p != nil || (was.State != upfactory.InstanceStopped && was.State != upfactory.InstanceFailed) {
+		h.Event = h.Reason
 	}
-	return nil
+	return h, nil
 }
 
 // terminate stops p: SIGTERM to its group, then SIGKILL after the stop
@@ -380,33 +324,19 @@ func (t *Target) terminate(ctx context.Context, p *process) (killed bool, err er
 // skipped. EINVALID for an instance of another service; EUNAVAILABLE
 // after Close.
 func (t *Target) Adopt(ctx context.Context, insts []upfactory.Instance) error {
-	for _, rec := range insts {
-		if rec.Service != "" && rec.Service != t.name {
-			return upfactory.Errorf(upfactory.EINVALID, "instance %s belongs to service %s, not %s", rec.ID, rec.Service, t.name)
-		}
+	if t.table.Closed() {
+		return t.table.ErrClosed()
 	}
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return t.closedError()
+	todo, err := t.table.Claim(insts)
+	if err != nil {
+		return err
 	}
-	var todo []upfactory.Instance
-	for _, rec := range insts {
-		if rec.ID == "" || rec.State == upfactory.InstanceStopped || t.insts[rec.ID] != nil || t.gone[rec.ID] || t.pending[rec.ID] {
-			continue
-		}
-		t.pending[rec.ID] = true
-		todo = append(todo, rec)
-	}
-	t.mu.Unlock()
 	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
 	for i, rec := range todo {
 		wg.Go(func() {
 			errs[i] = t.adopt(ctx, rec)
-			t.mu.Lock()
-			delete(t.pending, rec.ID)
-			t.mu.Unlock()
+			t.table.Release(rec.ID)
 		})
 	}
 	wg.Wait()
@@ -414,30 +344,28 @@ func (t *Target) Adopt(ctx context.Context, insts []upfactory.Instance) error {
 }
 
 func (t *Target) adopt(ctx context.Context, rec upfactory.Instance) error {
-	rec.Service = t.name
-	rec.Reason = ""
-	in := &instance{inst: rec, index: -1}
+	in := &instance{Entry: supervise.Entry{Inst: rec}, index: -1}
 	p, reason := t.examine(ctx, in)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("adopting instance %s: %w", rec.ID, err)
 	}
 	if p == nil {
-		in.inst.State = upfactory.InstanceStopped
-		in.inst.Reason = reason
-		if t.insert(ctx, in) {
-			t.emit(ctx, "instance.lost", in.inst, reason, nil)
+		in.Inst.State = upfactory.InstanceStopped
+		in.Inst.Reason = reason
+		if t.table.Insert(ctx, in, nil) {
+			t.table.Emit(ctx, "instance.lost", in.Inst, reason, nil)
 		}
 		return nil
 	}
 	in.proc = p
-	in.inst.State = upfactory.InstanceReady
-	if in.inst.LogPath == "" {
-		in.inst.LogPath = filepath.Join(t.logDir, static.FileSafe(rec.Version)+"-"+randomHex(2)+".log")
+	in.Inst.State = upfactory.InstanceReady
+	if in.Inst.LogPath == "" {
+		in.Inst.LogPath = filepath.Join(t.logDir, supervise.FileSafe(rec.Version)+"-"+supervise.NewSuffix()+".log")
 	}
-	if !t.insert(ctx, in) {
-		return t.closedError()
+	if !t.table.Insert(ctx, in, t.supervision(in, p, true)) {
+		return t.table.ErrClosed()
 	}
-	t.emit(ctx, "instance.adopted", in.inst, fmt.Sprintf("process %d on %s is still running and answers its readiness check", p.pid, rec.Addr), nil)
+	t.table.Emit(ctx, "instance.adopted", in.Inst, fmt.Sprintf("process %d on %s is still running and answers its readiness check", p.pid, rec.Addr), nil)
 	return nil
 }
 
@@ -445,7 +373,7 @@ func (t *Target) adopt(ctx context.Context, rec upfactory.Instance) error {
 // returns it, with in's argv, env and index filled in from the running
 // process; or nil and why not.
 func (t *Target) examine(ctx context.Context, in *instance) (*process, string) {
-	rec := in.inst
+	rec := in.Inst
 	if rec.PID <= 0 {
 		return nil, "no process was recorded for it"
 	}
@@ -473,19 +401,13 @@ func (t *Target) examine(ctx context.Context, in *instance) (*process, string) {
 	}
 	if envErr != nil {
 		// Not readable: a restart renders the environment from the config.
-		port, _ := strconv.Atoi(portOf(rec.Addr))
-		_, env, _ = t.render(templateData{Port: port, Version: rec.Version, Service: t.name, Index: max(in.index, 0)}, rec.ID)
+		_, env, _ = t.render(templateData{Port: supervise.Port(rec.Addr), Version: rec.Version, Service: t.name, Index: max(in.index, 0)}, rec.ID)
 	}
 	in.argv, in.env = argv, env
 	p := &process{pid: rec.PID, argv0: argv[0], id: rec.ID, started: time.Now()}
-	var checkErr error
-	for i := range adoptTries {
-		if i > 0 && !sleep(ctx, t.probe.Interval()) {
-			return nil, "adoption was canceled"
-		}
-		if checkErr = t.probe.Check(ctx, rec.Addr); checkErr == nil {
-			return p, ""
-		}
+	checkErr := t.probe.CheckTries(ctx, rec.Addr, supervise.AdoptTries)
+	if checkErr == nil {
+		return p, ""
 	}
 	if ctx.Err() != nil {
 		return nil, "adoption was canceled"
@@ -500,8 +422,7 @@ func (t *Target) examine(ctx context.Context, in *instance) (*process, string) {
 // expectedProgram is the program path a process of rec should run, or ""
 // when it cannot be told.
 func (t *Target) expectedProgram(rec upfactory.Instance, index int) string {
-	port, _ := strconv.Atoi(portOf(rec.Addr))
-	name, err := execute(t.command[0], templateData{Port: port, Version: rec.Version, Service: t.name, Index: index})
+	name, err := execute(t.command[0], templateData{Port: supervise.Port(rec.Addr), Version: rec.Version, Service: t.name, Index: index})
 	if err != nil {
 		return ""
 	}
@@ -515,19 +436,7 @@ func (t *Target) expectedProgram(rec upfactory.Instance, index int) string {
 // Instances returns a copy of every instance not stopped through Stop,
 // oldest first.
 func (t *Target) Instances(ctx context.Context) ([]upfactory.Instance, error) {
-	t.mu.Lock()
-	out := make([]upfactory.Instance, 0, len(t.insts))
-	for _, in := range t.insts {
-		out = append(out, in.inst)
-	}
-	t.mu.Unlock()
-	slices.SortFunc(out, func(a, b upfactory.Instance) int {
-		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return t.table.Instances(), nil
 }
 
 // Close ends supervision and makes Start and Adopt fail. With stopAll it
@@ -537,99 +446,19 @@ func (t *Target) Instances(ctx context.Context) ([]upfactory.Instance, error) {
 // that wait. A later Close(ctx, true) stops what an earlier
 // Close(ctx, false) left running.
 func (t *Target) Close(ctx context.Context, stopAll bool) error {
-	t.mu.Lock()
-	t.closed = true
-	ids := slices.Collect(maps.Keys(t.insts))
-	t.mu.Unlock()
-	var (
-		errs []error
-		emu  sync.Mutex
-	)
-	if stopAll {
-		var wg sync.WaitGroup
-		for _, id := range ids {
-			wg.Go(func() {
-				if err := t.Stop(ctx, id); err != nil {
-					emu.Lock()
-					errs = append(errs, err)
-					emu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-	}
-	t.mu.Lock()
-	for _, in := range t.insts {
-		in.cancel()
-	}
-	t.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		t.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("closing the target of service %s: %w", t.name, ctx.Err()))
-	}
-	return errors.Join(errs...)
-}
-
-func (t *Target) closedError() error {
-	return upfactory.Errorf(upfactory.EUNAVAILABLE, "the target of service %s is closed", t.name)
-}
-
-// insert adds in to the table and supervises it unless it is Stopped. It
-// reports false when the target is closed or the ID is taken.
-func (t *Target) insert(ctx context.Context, in *instance) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed || t.insts[in.inst.ID] != nil || t.gone[in.inst.ID] {
-		return false
-	}
-	t.insertLocked(ctx, in, in.inst.State == upfactory.InstanceReady)
-	return true
-}
-
-func (t *Target) insertLocked(ctx context.Context, in *instance, ready bool) {
-	t.insts[in.inst.ID] = in
-	in.supDone = make(chan struct{})
-	in.stopped = make(chan struct{})
-	if in.inst.State == upfactory.InstanceStopped {
-		in.cancel = func() {}
-		close(in.supDone)
-		return
-	}
-	// Supervision outlives the call that started it, and keeps its values.
-	supCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	in.cancel = cancel
-	t.wg.Add(1)
-	go t.supervise(supCtx, in, in.proc, ready)
-}
-
-// newIDLocked returns an unused instance ID such as "checkout-2.0.0-3f9a"
-// and its random suffix.
-func (t *Target) newIDLocked(version string) (suffix, id string) {
-	for {
-		suffix = randomHex(2)
-		id = static.FileSafe(t.name) + "-" + static.FileSafe(version) + "-" + suffix
-		if t.insts[id] == nil && !t.gone[id] && !t.pending[id] {
-			return suffix, id
-		}
-	}
+	return t.table.Close(ctx, stopAll, t.halt)
 }
 
 // freeIndexLocked returns the smallest .Index no live instance of version
 // has, so that a replacement gets the index of the instance it replaces.
 func (t *Target) freeIndexLocked(version string) int {
 	used := map[int]bool{}
-	for _, in := range t.insts {
-		switch in.inst.State {
+	for in := range t.table.AllLocked() {
+		switch in.Inst.State {
 		case upfactory.InstanceStopped, upfactory.InstanceFailed:
 			continue
 		}
-		if in.inst.Version == version && in.index >= 0 {
+		if in.Inst.Version == version && in.index >= 0 {
 			used[in.index] = true
 		}
 	}
@@ -642,44 +471,12 @@ func (t *Target) freeIndexLocked(version string) int {
 
 func (t *Target) usedPortsLocked() map[int]bool {
 	used := map[int]bool{}
-	for _, in := range t.insts {
-		if p, err := strconv.Atoi(portOf(in.inst.Addr)); err == nil {
+	for in := range t.table.AllLocked() {
+		if p := supervise.Port(in.Inst.Addr); p > 0 {
 			used[p] = true
 		}
 	}
 	return used
-}
-
-func (t *Target) emit(ctx context.Context, action string, inst upfactory.Instance, reason string, extra map[string]any) {
-	level := slog.LevelInfo
-	switch action {
-	case "instance.crashed", "instance.failed", "instance.unhealthy", "instance.lost":
-		level = slog.LevelWarn
-	}
-	t.log.Log(ctx, level, reason, "action", action, "instance", inst.ID, "version", inst.Version, "pid", inst.PID, "addr", inst.Addr)
-	if t.event == nil {
-		return
-	}
-	values := map[string]any{"version": inst.Version}
-	if inst.PID > 0 {
-		values["pid"] = inst.PID
-	}
-	if p, err := strconv.Atoi(portOf(inst.Addr)); err == nil {
-		values["port"] = p
-	}
-	if inst.Restarts > 0 {
-		values["restarts"] = inst.Restarts
-	}
-	maps.Copy(values, extra)
-	t.event(upfactory.LogEntry{
-		Time:    time.Now(),
-		Actor:   upfactory.ActorSystem,
-		Action:  action,
-		Service: t.name,
-		Subject: inst.ID,
-		Reason:  reason,
-		Values:  values,
-	})
 }
 
 func exitValues(code int, signal string) map[string]any {
@@ -688,30 +485,4 @@ func exitValues(code int, signal string) map[string]any {
 		v["signal"] = signal
 	}
 	return v
-}
-
-func portOf(addr string) string {
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return ""
-	}
-	return p
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails on supported platforms
-	return hex.EncodeToString(b)
-}
-
-// sleep waits d or until ctx ends, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,24 +56,11 @@ func service(t *testing.T, extra ...string) *upfactory.Service {
 
 // newTarget returns a target of svc that is closed, stopping every
 // instance, when the test ends. rec may be nil.
-func newTarget(t *testing.T, svc *upfactory.Service, rec *recorder) *exec.Target {
+func newTarget(t *testing.T, svc *upfactory.Service, rec *targettest.Recorder) *exec.Target {
 	t.Helper()
-	opts := exec.Options{DataDir: t.TempDir()}
-	if rec != nil {
-		opts.Event = rec.record
-	}
-	tgt, err := exec.New(svc, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := tgt.Close(ctx, true); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+	return targettest.MustNew(t, func() (*exec.Target, error) {
+		return exec.New(svc, exec.Options{DataDir: t.TempDir(), Event: rec.Event()})
 	})
-	return tgt
 }
 
 func TestConformance(t *testing.T) {
@@ -82,51 +68,6 @@ func TestConformance(t *testing.T) {
 		func(t *testing.T, svc *upfactory.Service) upfactory.Target { return newTarget(t, svc, nil) },
 		func(t *testing.T) *upfactory.Service { return service(t) },
 		targettest.Options{StopEndsServing: true, Timeout: wait})
-}
-
-// recorder collects the events a target emits.
-type recorder struct {
-	mu      sync.Mutex
-	entries []upfactory.LogEntry
-}
-
-func (r *recorder) record(e upfactory.LogEntry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.entries = append(r.entries, e)
-}
-
-func (r *recorder) find(action, subject string) []upfactory.LogEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []upfactory.LogEntry
-	for _, e := range r.entries {
-		if e.Action == action && e.Subject == subject {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// await waits for an event and returns the first one.
-func (r *recorder) await(t *testing.T, action, subject string) upfactory.LogEntry {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		if es := r.find(action, subject); len(es) > 0 {
-			return es[0]
-		}
-		if time.Now().After(deadline) {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			var b strings.Builder
-			for _, e := range r.entries {
-				fmt.Fprintf(&b, "  %s %s: %s\n", e.Action, e.Subject, e.Reason)
-			}
-			t.Fatalf("no %s event for %s; events:\n%s", action, subject, b.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func startOne(t *testing.T, tgt *exec.Target, version string) upfactory.Instance {
@@ -188,13 +129,13 @@ func running(pid int) bool {
 func TestStartRendersCommandAndEnv(t *testing.T) {
 	svc := service(t, "svc={{.Service}}", "index={{.Index}}")
 	svc.Target.Env["GREETING"] = "hello {{.Service}} {{.Version}} #{{.Index}} on {{.Port}}"
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	dataDir := t.TempDir()
-	tgt, err := exec.New(svc, exec.Options{DataDir: dataDir, Event: rec.record})
+	tgt, err := exec.New(svc, exec.Options{DataDir: dataDir, Event: rec.Record})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { tgt.Close(context.Background(), true) })
+	targettest.CloseAtEnd(t, tgt)
 
 	insts, err := tgt.Start(t.Context(), "2.0.0", 2)
 	if err != nil {
@@ -235,11 +176,11 @@ func TestStartRendersCommandAndEnv(t *testing.T) {
 		if err != nil || !strings.Contains(string(log), "listening on 127.0.0.1:"+port) {
 			t.Errorf("log %s = %q (%v), want the server's output", in.LogPath, log, err)
 		}
-		started := rec.await(t, "instance.started", in.ID)
+		started := rec.Await(t, "instance.started", in.ID)
 		if started.Actor != upfactory.ActorSystem || started.Service != "checkout" || started.Values["pid"] != in.PID || started.Values["port"] != mustAtoi(t, port) {
 			t.Errorf("started event %+v: want actor system, service checkout, pid %d, port %s", started, in.PID, port)
 		}
-		rec.await(t, "instance.ready", in.ID)
+		rec.Await(t, "instance.ready", in.ID)
 	}
 }
 
@@ -400,7 +341,7 @@ func TestNoShell(t *testing.T) {
 }
 
 func TestCrashIsRestarted(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, service(t), rec)
 	in := startOne(t, tgt, "1.0.0")
 	in = targettest.AwaitState(t, tgt, in.ID, upfactory.InstanceReady, wait)
@@ -414,21 +355,21 @@ func TestCrashIsRestarted(t *testing.T) {
 	if got.Restarts != 1 || got.PID == in.PID || got.Addr != in.Addr {
 		t.Errorf("after a crash: %+v; want restart 1, a new PID and address %s", got, in.Addr)
 	}
-	crashed := rec.await(t, "instance.crashed", in.ID)
+	crashed := rec.Await(t, "instance.crashed", in.ID)
 	if crashed.Values["exit_code"] != 3 || crashed.Values["pid"] != in.PID || !strings.Contains(crashed.Reason, "exit status 3") {
 		t.Errorf("crash event %+v: want exit code 3 of pid %d", crashed, in.PID)
 	}
-	restarted := rec.await(t, "instance.restarted", in.ID)
+	restarted := rec.Await(t, "instance.restarted", in.ID)
 	if restarted.Values["pid"] != got.PID || restarted.Values["restarts"] != 1 {
 		t.Errorf("restart event %+v: want pid %d, restart 1", restarted, got.PID)
 	}
-	if n := len(rec.find("instance.ready", in.ID)); n < 2 {
+	if n := len(rec.Find("instance.ready", in.ID)); n < 2 {
 		t.Errorf("%d ready events, want one per start", n)
 	}
 }
 
 func TestExitBeforeReadyFails(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	svc := service(t, "--exit=2")
 	// Long enough for a few restarts even when starting a process is slow.
 	svc.Target.Readiness.Timeout = upfactory.Duration(4 * time.Second)
@@ -443,14 +384,14 @@ func TestExitBeforeReadyFails(t *testing.T) {
 	if got.Restarts < 1 {
 		t.Errorf("restarts = %d: a process that exits before it is ready is restarted until the deadline", got.Restarts)
 	}
-	if e := rec.await(t, "instance.failed", in.ID); e.Values["exit_code"] != 2 {
+	if e := rec.Await(t, "instance.failed", in.ID); e.Values["exit_code"] != 2 {
 		t.Errorf("failed event values %v, want exit_code 2", e.Values)
 	}
-	rec.await(t, "instance.crashed", in.ID)
+	rec.Await(t, "instance.crashed", in.ID)
 }
 
 func TestNeverReadyFails(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	svc := service(t, "--fail-ready")
 	// Long enough for the server to start and log, even when that is slow.
 	svc.Target.Readiness.Timeout = upfactory.Duration(4 * time.Second)
@@ -463,7 +404,7 @@ func TestNeverReadyFails(t *testing.T) {
 		}
 	}
 	awaitGone(t, in.PID)
-	rec.await(t, "instance.failed", in.ID)
+	rec.Await(t, "instance.failed", in.ID)
 	if err := tgt.Stop(t.Context(), in.ID); err != nil {
 		t.Errorf("Stop of a failed instance: %v", err)
 	}
@@ -473,7 +414,7 @@ func TestNeverReadyFails(t *testing.T) {
 }
 
 func TestUnhealthyAndBack(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, service(t), rec)
 	in := startOne(t, tgt, "1.0.0")
 	in = targettest.AwaitState(t, tgt, in.ID, upfactory.InstanceReady, wait)
@@ -484,7 +425,7 @@ func TestUnhealthyAndBack(t *testing.T) {
 	if !strings.Contains(got.Reason, "503") || got.PID != in.PID {
 		t.Errorf("unhealthy instance %+v: want the check's answer in the reason, the same process", got)
 	}
-	rec.await(t, "instance.unhealthy", in.ID)
+	rec.Await(t, "instance.unhealthy", in.ID)
 	if _, err := targettest.Get(in.Addr, "/well"); err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +436,7 @@ func TestUnhealthyAndBack(t *testing.T) {
 }
 
 func TestStopKillsAfterTimeout(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	svc := service(t, "--ignore-term")
 	svc.Target.StopTimeout = upfactory.Duration(300 * time.Millisecond)
 	tgt := newTarget(t, svc, rec)
@@ -507,17 +448,17 @@ func TestStopKillsAfterTimeout(t *testing.T) {
 	if running(in.PID) {
 		t.Errorf("process %d runs after Stop returned", in.PID)
 	}
-	e := rec.await(t, "instance.stopped", in.ID)
+	e := rec.Await(t, "instance.stopped", in.ID)
 	if !strings.Contains(e.Reason, "SIGKILL") || e.Values["signal"] != "killed" {
 		t.Errorf("stop event %+v: want SIGKILL mentioned", e)
 	}
-	if es := rec.find("instance.crashed", in.ID); len(es) > 0 {
+	if es := rec.Find("instance.crashed", in.ID); len(es) > 0 {
 		t.Errorf("a requested stop was recorded as a crash: %+v", es)
 	}
 }
 
 func TestStopWhileStarting(t *testing.T) {
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, service(t, "--fail-ready"), rec)
 	in := startOne(t, tgt, "1.0.0")
 	if err := tgt.Stop(t.Context(), in.ID); err != nil {
@@ -526,9 +467,9 @@ func TestStopWhileStarting(t *testing.T) {
 	if running(in.PID) {
 		t.Errorf("process %d runs after Stop returned", in.PID)
 	}
-	rec.await(t, "instance.stopped", in.ID)
+	rec.Await(t, "instance.stopped", in.ID)
 	for _, action := range []string{"instance.crashed", "instance.failed", "instance.restarted"} {
-		if es := rec.find(action, in.ID); len(es) > 0 {
+		if es := rec.Find(action, in.ID); len(es) > 0 {
 			t.Errorf("stopping a starting instance recorded %s: %+v", action, es)
 		}
 	}
@@ -549,17 +490,14 @@ func TestAdoptAfterRestart(t *testing.T) {
 		t.Fatalf("process %d stopped with Close(stopAll=false)", in.PID)
 	}
 
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	second := newTarget(t, svc, rec)
-	if err := second.Adopt(t.Context(), recorded); err != nil {
-		t.Fatalf("Adopt: %v", err)
-	}
-	list, _ := second.Instances(t.Context())
+	list := targettest.MustAdopt(t, second, recorded)
 	got, ok := targettest.Find(list, in.ID)
 	if !ok || got.State != upfactory.InstanceReady || got.PID != in.PID || got.Addr != in.Addr || got.LogPath != in.LogPath {
 		t.Fatalf("after Adopt, instances:\n%s\nwant %s Ready with PID %d", targettest.Format(list), in.ID, in.PID)
 	}
-	if e := rec.await(t, "instance.adopted", in.ID); e.Values["pid"] != in.PID {
+	if e := rec.Await(t, "instance.adopted", in.ID); e.Values["pid"] != in.PID {
 		t.Errorf("adopted event %+v", e)
 	}
 
@@ -580,7 +518,7 @@ func TestAdoptAfterRestart(t *testing.T) {
 	if v := getenv(t, got.Addr, exec.EnvInstance); v != in.ID {
 		t.Errorf("restarted process has %s=%q, want %q", exec.EnvInstance, v, in.ID)
 	}
-	rec.await(t, "instance.crashed", in.ID)
+	rec.Await(t, "instance.crashed", in.ID)
 	if err := second.Stop(t.Context(), in.ID); err != nil {
 		t.Errorf("Stop: %v", err)
 	}
@@ -625,12 +563,9 @@ func TestAdoptLost(t *testing.T) {
 		"checkout-1.0.0-0003": "not started by upfactory",
 		"checkout-1.0.0-0004": "no process was recorded",
 	}
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
-	if err := tgt.Adopt(t.Context(), recorded); err != nil {
-		t.Fatalf("Adopt: %v", err)
-	}
-	list, _ := tgt.Instances(t.Context())
+	list := targettest.MustAdopt(t, tgt, recorded)
 	if len(list) != len(wantReason) {
 		t.Errorf("instances after Adopt:\n%s\nwant the %d lost ones, Stopped", targettest.Format(list), len(wantReason))
 	}
@@ -638,7 +573,7 @@ func TestAdoptLost(t *testing.T) {
 		if in.State != upfactory.InstanceStopped || !strings.Contains(in.Reason, wantReason[in.ID]) {
 			t.Errorf("%s is %s (%q), want Stopped saying %q", in.ID, in.State, in.Reason, wantReason[in.ID])
 		}
-		rec.await(t, "instance.lost", in.ID)
+		rec.Await(t, "instance.lost", in.ID)
 	}
 	if !running(sleep.Process.Pid) || !running(impostor.Process.Pid) {
 		t.Errorf("Adopt signaled a process that is not its own")
@@ -652,7 +587,7 @@ func TestAdoptLost(t *testing.T) {
 	if list, _ := tgt.Instances(t.Context()); len(list) != 0 {
 		t.Errorf("after Stop, instances:\n%s", targettest.Format(list))
 	}
-	if es := rec.find("instance.stopped", "checkout-1.0.0-0001"); len(es) > 0 {
+	if es := rec.Find("instance.stopped", "checkout-1.0.0-0001"); len(es) > 0 {
 		t.Errorf("stopping a lost instance recorded %+v", es)
 	}
 }
@@ -666,18 +601,15 @@ func TestAdoptUnresponsive(t *testing.T) {
 	if err := first.Close(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	second := newTarget(t, svc, rec)
-	if err := second.Adopt(t.Context(), recorded); err != nil {
-		t.Fatalf("Adopt: %v", err)
-	}
-	list, _ := second.Instances(t.Context())
+	list := targettest.MustAdopt(t, second, recorded)
 	got, _ := targettest.Find(list, in.ID)
 	if got.State != upfactory.InstanceStopped || !strings.Contains(got.Reason, "does not answer") {
 		t.Errorf("after Adopt: %+v, want Stopped as it does not answer", got)
 	}
 	awaitGone(t, in.PID)
-	rec.await(t, "instance.lost", in.ID)
+	rec.Await(t, "instance.lost", in.ID)
 }
 
 func TestCloseStopsEverythingAndLeaksNoGoroutine(t *testing.T) {
@@ -705,14 +637,7 @@ func TestCloseStopsEverythingAndLeaksNoGoroutine(t *testing.T) {
 	if _, err := tgt.Start(t.Context(), "1.0.0", 1); upfactory.ErrorCode(err) != upfactory.EUNAVAILABLE {
 		t.Errorf("Start after Close = %v, want EUNAVAILABLE", err)
 	}
-	deadline := time.Now().Add(wait)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	targettest.AwaitGoroutines(t, before, wait)
 }
 
 func TestCheckVersionBeforeStart(t *testing.T) {

@@ -1,19 +1,18 @@
 package static_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/internal/supervise"
 	"github.com/upfactory/upfactory/static"
 	"github.com/upfactory/upfactory/targettest"
 )
@@ -65,52 +64,11 @@ func service(t *testing.T) (*upfactory.Service, []*server) {
 	}, srvs
 }
 
-type recorder struct {
-	mu      sync.Mutex
-	entries []upfactory.LogEntry
-}
-
-func (r *recorder) record(e upfactory.LogEntry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.entries = append(r.entries, e)
-}
-
-func (r *recorder) await(t *testing.T, action, subject string) upfactory.LogEntry {
+func newTarget(t *testing.T, svc *upfactory.Service, rec *targettest.Recorder) *static.Target {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		r.mu.Lock()
-		for _, e := range r.entries {
-			if e.Action == action && e.Subject == subject {
-				r.mu.Unlock()
-				return e
-			}
-		}
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event for %s", action, subject)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func newTarget(t *testing.T, svc *upfactory.Service, rec *recorder) *static.Target {
-	t.Helper()
-	var opts static.Options
-	if rec != nil {
-		opts.Event = rec.record
-	}
-	tgt, err := static.New(svc, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := tgt.Close(context.Background(), true); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+	return targettest.MustNew(t, func() (*static.Target, error) {
+		return static.New(svc, static.Options{Event: rec.Event()})
 	})
-	return tgt
 }
 
 func TestConformance(t *testing.T) {
@@ -138,7 +96,7 @@ func TestNewRejects(t *testing.T) {
 
 func TestStartReturnsTheAddresses(t *testing.T) {
 	svc, srvs := service(t)
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
 	insts, err := tgt.Start(t.Context(), "1.0.0", 5)
 	if err != nil {
@@ -151,7 +109,7 @@ func TestStartReturnsTheAddresses(t *testing.T) {
 			t.Errorf("static instance %+v has a PID or a log", in)
 		}
 		targettest.AwaitState(t, tgt, in.ID, upfactory.InstanceReady, wait)
-		e := rec.await(t, "instance.ready", in.ID)
+		e := rec.Await(t, "instance.ready", in.ID)
 		if e.Actor != upfactory.ActorSystem || e.Service != "catalog" || e.Values["addr"] != in.Addr {
 			t.Errorf("ready event %+v", e)
 		}
@@ -175,7 +133,7 @@ func TestNeverReadyFails(t *testing.T) {
 	svc, srvs := service(t)
 	svc.Target.Readiness.Timeout = upfactory.Duration(300 * time.Millisecond)
 	srvs[2].healthy.Store(false)
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
 	insts, err := tgt.Start(t.Context(), "2.0.0", 1)
 	if err != nil {
@@ -185,12 +143,12 @@ func TestNeverReadyFails(t *testing.T) {
 	if !strings.Contains(got.Reason, "503 Service Unavailable") {
 		t.Errorf("reason %q does not say what the check got", got.Reason)
 	}
-	rec.await(t, "instance.failed", got.ID)
+	rec.Await(t, "instance.failed", got.ID)
 }
 
 func TestUnhealthyAndBack(t *testing.T) {
 	svc, srvs := service(t)
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
 	insts, err := tgt.Start(t.Context(), "2.0.0", 1)
 	if err != nil {
@@ -200,10 +158,10 @@ func TestUnhealthyAndBack(t *testing.T) {
 	targettest.AwaitState(t, tgt, id, upfactory.InstanceReady, wait)
 	srvs[2].healthy.Store(false)
 	got := targettest.AwaitState(t, tgt, id, upfactory.InstanceUnhealthy, wait)
-	if !strings.Contains(got.Reason, fmt.Sprintf("failed %d readiness checks in a row", static.UnhealthyAfter)) {
+	if !strings.Contains(got.Reason, fmt.Sprintf("failed %d readiness checks in a row", supervise.UnhealthyAfter)) {
 		t.Errorf("reason %q", got.Reason)
 	}
-	rec.await(t, "instance.unhealthy", id)
+	rec.Await(t, "instance.unhealthy", id)
 	srvs[2].healthy.Store(true)
 	if got := targettest.AwaitState(t, tgt, id, upfactory.InstanceReady, wait); got.Reason != "" {
 		t.Errorf("recovered with reason %q", got.Reason)
@@ -212,7 +170,7 @@ func TestUnhealthyAndBack(t *testing.T) {
 
 func TestStopLeavesTheServerAlone(t *testing.T) {
 	svc, srvs := service(t)
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
 	insts, err := tgt.Start(t.Context(), "2.0.0", 1)
 	if err != nil {
@@ -222,7 +180,7 @@ func TestStopLeavesTheServerAlone(t *testing.T) {
 	if err := tgt.Stop(t.Context(), insts[0].ID); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	rec.await(t, "instance.stopped", insts[0].ID)
+	rec.Await(t, "instance.stopped", insts[0].ID)
 	if _, err := targettest.Get(srvs[2].addr(), "/healthz"); err != nil {
 		t.Errorf("the server stopped answering: %v", err)
 	}
@@ -238,12 +196,9 @@ func TestAdopt(t *testing.T) {
 		{ID: "catalog-1.0.0-0003", Service: "catalog", Version: "1.0.0", Addr: "127.0.0.1:1", State: upfactory.InstanceReady, StartedAt: now},
 		{ID: "catalog-1.0.0-0004", Service: "catalog", Version: "1.0.0", Addr: srvs[0].addr(), State: upfactory.InstanceStopped, StartedAt: now},
 	}
-	rec := &recorder{}
+	rec := &targettest.Recorder{}
 	tgt := newTarget(t, svc, rec)
-	if err := tgt.Adopt(t.Context(), recorded); err != nil {
-		t.Fatalf("Adopt: %v", err)
-	}
-	list, _ := tgt.Instances(t.Context())
+	list := targettest.MustAdopt(t, tgt, recorded)
 	got := map[string]upfactory.InstanceState{}
 	for _, in := range list {
 		got[in.ID] = in.State
@@ -256,8 +211,8 @@ func TestAdopt(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("states after Adopt (-want +got):\n%s", diff)
 	}
-	rec.await(t, "instance.adopted", "catalog-1.0.0-0001")
-	if e := rec.await(t, "instance.lost", "catalog-1.0.0-0003"); !strings.Contains(e.Reason, "no longer listed") {
+	rec.Await(t, "instance.adopted", "catalog-1.0.0-0001")
+	if e := rec.Await(t, "instance.lost", "catalog-1.0.0-0003"); !strings.Contains(e.Reason, "no longer listed") {
 		t.Errorf("lost event %+v", e)
 	}
 	srvs[1].healthy.Store(true)
@@ -283,12 +238,5 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 	if err := tgt.Close(t.Context(), false); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	deadline := time.Now().Add(wait)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	targettest.AwaitGoroutines(t, before, wait)
 }

@@ -6,6 +6,7 @@ package targettest
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -73,14 +74,46 @@ func (s *suite) target(t *testing.T) (upfactory.Target, *upfactory.Service) {
 func (s *suite) targetOf(t *testing.T, svc *upfactory.Service) upfactory.Target {
 	t.Helper()
 	tgt := s.newTarget(t, svc)
-	t.Cleanup(func() {
+	CloseAtEnd(t, tgt)
+	return tgt
+}
+
+// MustNew returns the target newTarget makes, closed as CloseAtEnd says;
+// it fails the test if newTarget fails.
+func MustNew[T upfactory.Target](tb testing.TB, newTarget func() (T, error)) T {
+	tb.Helper()
+	tgt, err := newTarget()
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	CloseAtEnd(tb, tgt)
+	return tgt
+}
+
+// MustAdopt has tgt adopt recs, as after a restart, and returns the
+// instances it lists then; it fails the test if either fails.
+func MustAdopt(tb testing.TB, tgt upfactory.Target, recs []upfactory.Instance) []upfactory.Instance {
+	tb.Helper()
+	if err := tgt.Adopt(tb.Context(), recs); err != nil {
+		tb.Fatalf("Adopt: %v", err)
+	}
+	list, err := tgt.Instances(tb.Context())
+	if err != nil {
+		tb.Fatalf("Instances: %v", err)
+	}
+	return list
+}
+
+// CloseAtEnd closes tgt, stopping every instance, when the test ends, and
+// fails the test if that fails.
+func CloseAtEnd(tb testing.TB, tgt upfactory.Target) {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := tgt.Close(ctx, true); err != nil {
-			t.Errorf("Close: %v", err)
+			tb.Errorf("Close: %v", err)
 		}
 	})
-	return tgt
 }
 
 func (s *suite) want(n int) int {
@@ -387,6 +420,21 @@ func AwaitState(tb testing.TB, tgt upfactory.Target, id string, want upfactory.I
 		return false
 	})
 	return got
+}
+
+// AwaitGoroutines waits until no more than n goroutines run, as before a
+// target was made: its Close must end every goroutine it started. It
+// fails the test with every goroutine's stack after timeout.
+func AwaitGoroutines(tb testing.TB, n int, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			tb.Fatalf("%d goroutines before, %d after Close:\n%s", n, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Find returns instance id from list.

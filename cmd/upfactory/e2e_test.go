@@ -99,7 +99,7 @@ services:
       min_samples: 10
       checks:
         - {metric: error_rate, max: 1%%, for: 2s}
-        - {metric: p95_latency, max_vs_baseline: 3, for: 4s}
+        - {metric: p95_latency, max_vs_baseline: 5, for: 4s}
         - {metric: p99_latency, max: 800ms}
 `, apiPort, filepath.Join(dir, "data"), binary, routerPort, steps)
 	cfgPath = filepath.Join(dir, "upfactory.yaml")

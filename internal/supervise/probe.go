@@ -1,4 +1,4 @@
-package static
+package supervise
 
 import (
 	"context"
@@ -22,11 +22,14 @@ const (
 	// UnhealthyAfter is how many checks in a row must fail before a ready
 	// instance is reported Unhealthy: one lost request is not an outage.
 	UnhealthyAfter = 3
+	// AdoptTries is how many readiness checks an instance recorded before
+	// a restart gets before Adopt decides that it does not answer (yet).
+	AdoptTries = 3
 )
 
 // Probe is the readiness check of a service's instances: an HTTP GET of
-// the readiness path that must answer 2xx. Package exec uses it too, so
-// both targets judge an instance the same way.
+// the readiness path that must answer 2xx. Both targets use it, so they
+// judge an instance the same way.
 type Probe struct {
 	path     string
 	interval time.Duration
@@ -100,6 +103,22 @@ func (p *Probe) Check(ctx context.Context, addr string) error {
 		return fmt.Errorf("GET %s answered %s", u, resp.Status)
 	}
 	return nil
+}
+
+// CheckTries checks addr up to tries times, an interval apart, and returns
+// nil at the first answer; otherwise the last check's error. It stops
+// early when ctx ends.
+func (p *Probe) CheckTries(ctx context.Context, addr string, tries int) error {
+	var err error
+	for i := range tries {
+		if i > 0 && !Sleep(ctx, p.interval) {
+			break
+		}
+		if err = p.Check(ctx, addr); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // Liveness turns the outcomes of a ready instance's periodic checks into

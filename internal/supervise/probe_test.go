@@ -1,4 +1,4 @@
-package static_test
+package supervise_test
 
 import (
 	"errors"
@@ -10,12 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/static"
+	"github.com/upfactory/upfactory/internal/supervise"
 )
 
 func TestLiveness(t *testing.T) {
 	fail := errors.New("503")
-	var l static.Liveness
+	var l supervise.Liveness
 	var got []upfactory.InstanceState
 	for _, err := range []error{nil, fail, fail, nil, fail, fail, fail, fail, nil, fail} {
 		got = append(got, l.Observe(err))
@@ -58,7 +58,7 @@ func TestProbeCheck(t *testing.T) {
 		{"/broken", addr, "500 Internal Server Error"},
 		{"/ok", deadAddr, "connection refused"},
 	} {
-		p := static.NewProbe(upfactory.Readiness{Path: tt.path})
+		p := supervise.NewProbe(upfactory.Readiness{Path: tt.path})
 		err := p.Check(t.Context(), tt.addr)
 		switch {
 		case tt.want == "" && err != nil:
@@ -70,7 +70,7 @@ func TestProbeCheck(t *testing.T) {
 }
 
 func TestProbeDefaults(t *testing.T) {
-	p := static.NewProbe(upfactory.Readiness{})
+	p := supervise.NewProbe(upfactory.Readiness{})
 	if p.Interval() != upfactory.DefaultReadyInterval || p.Timeout() != upfactory.DefaultReadyTimeout || p.URL("h:1") != "http://h:1"+upfactory.DefaultReadinessPath {
 		t.Errorf("zero Readiness gives interval %s, timeout %s, URL %s", p.Interval(), p.Timeout(), p.URL("h:1"))
 	}
