@@ -2,35 +2,13 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
-}
 
 func TestRenderStatusGolden(t *testing.T) {
 	at := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
@@ -54,5 +32,5 @@ func TestRenderStatusGolden(t *testing.T) {
 	}
 	var b bytes.Buffer
 	renderStatus(&b, st)
-	golden(t, "status.golden", b.Bytes())
+	golden.Equal(t, "status.golden", b.Bytes())
 }
