@@ -184,8 +184,12 @@ func (e *Engine) record(entry upfactory.LogEntry) {
 		entry.Time = e.opts.Now()
 	}
 	ctx := e.ctx
-	if ctx == nil || ctx.Err() != nil {
-		ctx = context.WithoutCancel(ctx)
+	if ctx == nil {
+		e.logger.Error("log entry before the engine was opened: not recorded", "action", entry.Action, "subject", entry.Subject)
+		return
+	}
+	if ctx.Err() != nil {
+		ctx = context.WithoutCancel(ctx) // entries from shutting down still count
 	}
 	if err := e.store.AppendLog(ctx, []upfactory.LogEntry{entry}); err != nil {
 		e.logger.Error("appending to the operation log", "action", entry.Action, "err", err)
