@@ -307,7 +307,14 @@ func TestForwardClientGoesAway(t *testing.T) {
 		if err := p.Drain(context.Background(), addr); err != nil {
 			t.Fatal(err)
 		}
+		// The failed attempt leaves the backend before the request is
+		// counted on its way out of the handler: wait for the count.
+		deadline := time.Now().Add(5 * time.Second)
 		st := p.Stats("v1", time.Minute, time.Now())
+		for st.Requests == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+			st = p.Stats("v1", time.Minute, time.Now())
+		}
 		if st.Requests != 1 || st.Errors4xx != 1 || st.Errors5xx != 0 {
 			t.Errorf("stats %+v, want one request counted as a client error", st)
 		}
