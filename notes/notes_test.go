@@ -87,9 +87,7 @@ func TestParseKeepAChangelog(t *testing.T) {
 		Problems: []notes.Problem{{File: file, Line: 47,
 			Message: `malformed release heading "## [1.1.0 - 2024-02-01": unclosed '[' in release heading; skipped up to the next release heading`}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
-	}
+	checkParse(t, want, got)
 
 	wantH := []notes.Highlight{
 		{Kind: notes.KindMigration, Version: "1.2.0", Text: "Upgrading from 1.1 requires a database migration:", File: file, Line: 13, Marker: "wording: 'migration'"},
@@ -100,13 +98,7 @@ func TestParseKeepAChangelog(t *testing.T) {
 		{Kind: notes.KindSecurity, Version: "1.2.0", Text: "Escape user names in the admin page.", File: file, Line: 45, Marker: "Security section"},
 		{Kind: notes.KindSecurity, Version: "1.0.1", Text: "Fix CVE-2024-1234 in the parser.", File: file, Line: 57, Marker: "wording: 'CVE-'"},
 	}
-	rs, err := got.Between("1.0.0", "1.2.0", numeric)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(wantH, notes.Highlights(rs, file)); diff != "" {
-		t.Errorf("Highlights mismatch (-want +got):\n%s", diff)
-	}
+	checkHighlights(t, got, "1.0.0", "1.2.0", wantH)
 }
 
 func TestParsePrometheus(t *testing.T) {
@@ -135,9 +127,7 @@ func TestParsePrometheus(t *testing.T) {
 			}},
 		},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
-	}
+	checkParse(t, want, got)
 	wantH := []notes.Highlight{
 		{Kind: notes.KindBreaking, Version: "2.53.0", Text: "Runtime: Change GOGC threshold from 100 to 75. #14176", File: file, Line: 7, Marker: "[CHANGE] tag"},
 		{Kind: notes.KindDeprecation, Version: "2.53.0", Text: "API: Deprecate the `stats` parameter. #19124", File: file, Line: 8, Marker: "wording: 'deprecated'"},
@@ -169,20 +159,12 @@ func TestParseGitHubRelease(t *testing.T) {
 			}},
 		},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
-	}
+	checkParse(t, want, got)
 	wantH := []notes.Highlight{
 		{Kind: notes.KindBreaking, Version: "v2.0.0", Text: "Require Go 1.22 by @alice in https://github.com/o/r/pull/10", File: file, Line: 7, Marker: "⚠️ Breaking section"},
 		{Kind: notes.KindBreaking, Version: "v2.0.0", Text: "BREAKING CHANGE: `Client.Do` takes a context by @bob in https://github.com/o/r/pull/12", File: file, Line: 12, Marker: "BREAKING CHANGE marker"},
 	}
-	rs, err := got.Between("v1.1.0", "v2.0.0", numeric)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(wantH, notes.Highlights(rs, file)); diff != "" {
-		t.Errorf("Highlights mismatch (-want +got):\n%s", diff)
-	}
+	checkHighlights(t, got, "v1.1.0", "v2.0.0", wantH)
 }
 
 func TestParseWordPressReadme(t *testing.T) {
@@ -210,9 +192,7 @@ func TestParseWordPressReadme(t *testing.T) {
 		Problems: []notes.Problem{{File: file, Line: 21,
 			Message: `malformed version line "= latest and greatest =": not a version; skipped up to the next version line`}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
-	}
+	checkParse(t, want, got)
 	wantH := []notes.Highlight{
 		{Kind: notes.KindBreaking, Version: "1.2.3", Text: "Drop support for PHP 7.2.", File: file, Line: 14, Marker: "wording: 'drop support'"},
 		{Kind: notes.KindMigration, Version: "1.2.3", Text: "Requires PHP 7.4 or later.", File: file, Line: 30, Marker: "Upgrade Notice section"},
@@ -663,5 +643,25 @@ func BenchmarkParsePrometheus(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = notes.Highlights(c.Releases, c.File)
+	}
+}
+
+func checkParse(t *testing.T, want, got *notes.Changelog) {
+	t.Helper()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// checkHighlights compares the highlights of the releases after from up
+// to to with want.
+func checkHighlights(t *testing.T, got *notes.Changelog, from, to string, want []notes.Highlight) {
+	t.Helper()
+	rs, err := got.Between(from, to, numeric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, notes.Highlights(rs, got.File)); diff != "" {
+		t.Errorf("Highlights mismatch (-want +got):\n%s", diff)
 	}
 }
