@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +32,8 @@ const (
 	demoService = "shop"
 	badVersion  = "1.1.0"
 	goodVersion = "1.2.0"
+
+	demoRolloutLimit = 3 * time.Minute
 )
 
 // demoSummary is what the demo prints at the end (and as JSON with -o json).
@@ -71,7 +75,11 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if g.json() {
 				out = g.stderr // progress to stderr, the summary alone on stdout
 			}
-			sum, err := runDemo(cmd.Context(), out, rate, keep)
+			// Ctrl-C or SIGTERM ends the demo cleanly: its instances run in
+			// their own process groups and would otherwise outlive it.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			sum, err := runDemo(ctx, out, rate, keep)
 			if sum != nil && g.json() {
 				g.printJSON(sum)
 			}
@@ -239,6 +247,10 @@ func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version 
 	if err != nil {
 		return nil, err
 	}
+	// The demo's rollouts take well under a minute; one that stops moving
+	// (paused as inconclusive on a starved machine) ends the demo instead
+	// of holding it forever.
+	deadline := time.Now().Add(demoRolloutLimit)
 	last, lastTraffic := "", time.Time{}
 	for {
 		line := fmt.Sprintf("%-16s step %d/%d  canary %3d%% %s  %s", st.Phase, st.StepIndex, len(st.Steps), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
@@ -260,6 +272,9 @@ func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version 
 		}
 		if st.Phase.Done() {
 			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the rollout of %s did not finish within %s: %s %s", version, demoRolloutLimit, st.Phase, st.Message)
 		}
 		if st.Phase == upfactory.PhaseAwaitingApproval && approver != "" {
 			fmt.Fprintf(out, "   %s approval gate: approving as %s\n", time.Now().Format(time.TimeOnly), approver)
