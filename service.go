@@ -6,6 +6,9 @@ import "time"
 type Config struct {
 	Server   ServerConfig `yaml:"server" json:"server"`
 	Services []*Service   `yaml:"services" json:"services"`
+	Feeds    FeedsConfig  `yaml:"feeds" json:"feeds"`
+	Intake   IntakeConfig `yaml:"intake" json:"intake"`
+	Risk     RiskConfig   `yaml:"risk" json:"risk"`
 }
 
 // Service returns the service named name, or nil.
@@ -30,17 +33,32 @@ type ServerConfig struct {
 
 // Service is one deployable thing with an owner, a place in the service
 // map and a delivery strategy.
+//
+// A service without a target is intake-only: upfactory reads its
+// inventory and proposes upgrades for it, but does not deliver it, so it
+// needs no stable version, router, strategy or analysis.
 type Service struct {
-	Name          string       `yaml:"name" json:"name"`
-	Owner         string       `yaml:"owner" json:"owner"`
-	Tier          int          `yaml:"tier" json:"tier"`
-	CriticalPaths []string     `yaml:"critical_paths" json:"critical_paths,omitempty"`
-	StableVersion string       `yaml:"stable_version" json:"stable_version"`
-	Target        TargetSpec   `yaml:"target" json:"target"`
-	Router        RouterSpec   `yaml:"router" json:"router"`
-	Strategy      Strategy     `yaml:"strategy" json:"strategy"`
-	Analysis      AnalysisSpec `yaml:"analysis" json:"analysis"`
+	Name          string   `yaml:"name" json:"name"`
+	Owner         string   `yaml:"owner" json:"owner"`
+	Tier          int      `yaml:"tier" json:"tier"`
+	CriticalPaths []string `yaml:"critical_paths" json:"critical_paths,omitempty"`
+	// DependsOn names the services this one calls: the edges of the
+	// service map that make up a blast radius.
+	DependsOn []string `yaml:"depends_on" json:"depends_on,omitempty"`
+	// TrafficShare is the share (0–1) of user traffic the service serves.
+	TrafficShare float64 `yaml:"traffic_share" json:"traffic_share,omitempty"`
+	// Inventory lists where the service's components are read.
+	Inventory     []InventorySource `yaml:"inventory" json:"inventory,omitempty"`
+	StableVersion string            `yaml:"stable_version" json:"stable_version,omitempty"`
+	Target        TargetSpec        `yaml:"target" json:"target"`
+	Router        RouterSpec        `yaml:"router" json:"router"`
+	Strategy      Strategy          `yaml:"strategy" json:"strategy"`
+	Analysis      AnalysisSpec      `yaml:"analysis" json:"analysis"`
 }
+
+// Delivered reports whether upfactory delivers the service (it has a
+// target) rather than only taking in its inventory.
+func (s *Service) Delivered() bool { return s.Target.Type != "" }
 
 // TargetSpec says how the instances of a version are started and found.
 type TargetSpec struct {

@@ -44,6 +44,7 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
 		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
 	}
+	intakeDefaults(c, baseDir)
 }
 
 func setDefault[T comparable](field *T, value T) {
@@ -122,6 +123,13 @@ func (l *loader) validate(c *upfactory.Config) {
 	if len(c.Services) == 0 {
 		l.report("services", "no services: list at least one under services:")
 	}
+	known := map[string]bool{}
+	for _, s := range c.Services {
+		if s != nil {
+			known[s.Name] = true
+		}
+	}
+	l.intake(c)
 	type listener struct{ addr, path, service string }
 	names := map[string]string{}
 	var listeners []listener
@@ -132,6 +140,7 @@ func (l *loader) validate(c *upfactory.Config) {
 			continue
 		}
 		l.service(p, s)
+		l.serviceMap(p, s, known)
 		if first, dup := names[s.Name]; dup && s.Name != "" {
 			l.report(p+".name", "duplicate service name %q; first used at %s", s.Name, l.where(first))
 		} else {
@@ -173,6 +182,11 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	}
 	if s.Tier < 0 {
 		l.report(p+".tier", "must be 0 or more, got %d", s.Tier)
+	}
+	if !s.Delivered() && s.StableVersion == "" && s.Router.Listen == "" && s.Strategy.Canary == nil &&
+		!l.has(p+".target") && !l.has(p+".router") && !l.has(p+".strategy") && !l.has(p+".analysis") {
+		// Intake-only: upfactory reads its inventory but does not deliver it.
+		return
 	}
 	if s.StableVersion == "" {
 		l.report(p+".stable_version", "required: the version that runs before any rollout")

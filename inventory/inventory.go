@@ -15,20 +15,8 @@ import (
 )
 
 // Source is one inventory entry of a service in upfactory.yaml, such as
-// {type: cyclonedx, path: sbom.cdx.json}. Name, Ecosystem, Version and
-// Layer are used only by type "component", which declares one by hand.
-type Source struct {
-	// Type is the format: one of Types.
-	Type string `json:"type" yaml:"type"`
-	// Path is the file, relative to the directory of the config file
-	// unless absolute. Unused for type "component".
-	Path string `json:"path,omitempty" yaml:"path"`
-
-	Name      string `json:"name,omitempty" yaml:"name"`
-	Ecosystem string `json:"ecosystem,omitempty" yaml:"ecosystem"`
-	Version   string `json:"version,omitempty" yaml:"version"`
-	Layer     string `json:"layer,omitempty" yaml:"layer"`
-}
+// {type: cyclonedx, path: sbom.cdx.json}.
+type Source = upfactory.InventorySource
 
 // Problem is a malformed record in an otherwise readable file: it is
 // reported and skipped, and the rest of the file is still read.
@@ -91,7 +79,7 @@ func Types() []string {
 // Validate reports what is wrong with the entry itself, before any file
 // is read: an unknown type, a missing path, or for type "component" a
 // missing name, ecosystem or version or an unknown layer.
-func (s Source) Validate() error {
+func Validate(s Source) error {
 	if s.Type == TypeComponent {
 		var missing []string
 		for _, f := range []struct{ name, v string }{
@@ -128,7 +116,7 @@ func Read(ctx context.Context, src Source, baseDir string) ([]upfactory.Componen
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	if err := src.Validate(); err != nil {
+	if err := Validate(src); err != nil {
 		return nil, nil, err
 	}
 	if src.Type == TypeComponent {

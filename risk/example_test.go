@@ -13,7 +13,7 @@ func ExampleCompute() {
 		ServicesAffected: 3, TransitiveDependents: 7, Tier: 2, TrafficShare: 0.4,
 		CriticalPaths: []string{"payment"}, Migrations: true, FailedRollouts: 1,
 	}, risk.DefaultWeights())
-	fmt.Print(s.Explain())
+	fmt.Print(risk.Explain(s))
 	// Output:
 	// risk 65.6 / 100
 	// total = 0.40 × 90.0 + 0.35 × 48.8 + 0.25 × 50.0 = 65.6

@@ -9,7 +9,7 @@ import (
 // Explain renders the score as lines a person reads: the total and its
 // formula with the axis weights, then per axis its sub-score and every
 // factor with its input, normalised value, weight, share and points.
-func (s Score) Explain() string {
+func Explain(s Score) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "risk %.1f / 100\n", s.Total)
 	fmt.Fprintf(&b, "%s\n", s.Formula)

@@ -169,7 +169,7 @@ func TestMonotone(t *testing.T) {
 			if got.Total < base.Total || got.Exploitability < base.Exploitability ||
 				got.BlastRadius < base.BlastRadius || got.Reversibility < base.Reversibility {
 				t.Fatalf("case %d, %s lowered the score\nweights %+v\nbefore %+v\n%s\nafter %+v\n%s",
-					i, inc.name, w, in, base.Explain(), up, got.Explain())
+					i, inc.name, w, in, risk.Explain(base), up, risk.Explain(got))
 			}
 		}
 	}
@@ -264,6 +264,6 @@ func FuzzCompute(f *testing.F) {
 		checkBounds(t, in, w)
 		w.Exploitability = axisWeight
 		checkBounds(t, in, w)
-		_ = risk.Compute(in, w).Explain()
+		_ = risk.Explain(risk.Compute(in, w))
 	})
 }

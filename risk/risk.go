@@ -73,6 +73,7 @@ package risk
 
 import (
 	"fmt"
+	"github.com/upfactory/upfactory"
 	"math"
 	"slices"
 	"strings"
@@ -142,49 +143,25 @@ type Inputs struct {
 }
 
 // Factor is one line of the explanation: what went in, how it was scored,
-// and how much of the total it accounts for.
-type Factor struct {
-	// Axis is AxisExploitability, AxisBlastRadius or AxisReversibility.
-	Axis string `json:"axis"`
-	// Name is the factor's config key, e.g. "cvss" or "kev_floor".
-	Name string `json:"name"`
-	// Input is the input as a person reads it, e.g. "CVSS 9.8".
-	Input string `json:"input"`
-	// Value is the input normalised to 0–1 (for kev_floor: the lift it
-	// gave the exploitability sub-score, divided by 100).
-	Value float64 `json:"value"`
-	// Weight is the configured weight (for kev_floor: the floor).
-	Weight float64 `json:"weight"`
-	// Share is the fraction of the total this factor can account for at
-	// most: (axis weight / Σ axis weights) × (weight / Σ weights in axis).
-	Share float64 `json:"share"`
-	// Points is the contribution to the total: 100 × Share × Value.
-	Points float64 `json:"points"`
-	// Reason says why the factor counts.
-	Reason string `json:"reason"`
-}
+// and how much of the total it accounts for. Axis is AxisExploitability,
+// AxisBlastRadius or AxisReversibility; Name is the factor's config key
+// ("cvss", "kev_floor"); Input is the input as a person reads it ("CVSS
+// 9.8"); Value is the input normalised to 0–1 (for kev_floor: the lift it
+// gave the exploitability sub-score, divided by 100); Weight is the
+// configured weight (for kev_floor: the floor); Share is the fraction of
+// the total the factor can account for at most, (axis weight / Σ axis
+// weights) × (weight / Σ weights in axis); Points is its contribution to
+// the total, 100 × Share × Value; Reason says why it counts.
+type Factor = upfactory.RiskFactor
 
-// Score is a risk score with its explanation.
-type Score struct {
-	// Total is the score, 0–100, rounded to one decimal.
-	Total float64 `json:"total"`
-	// Exploitability, BlastRadius and Reversibility are the axis
-	// sub-scores, 0–100, rounded to one decimal.
-	Exploitability float64 `json:"exploitability"`
-	BlastRadius    float64 `json:"blast_radius"`
-	Reversibility  float64 `json:"reversibility"`
-	// Axis weights, normalised to sum to 1.
-	ExploitabilityShare float64 `json:"exploitability_share"`
-	BlastRadiusShare    float64 `json:"blast_radius_share"`
-	ReversibilityShare  float64 `json:"reversibility_share"`
-	// Factors lists every factor in a fixed order (exploitability, blast
-	// radius, reversibility; within an axis as in the package comment),
-	// including those that contributed nothing.
-	Factors []Factor `json:"factors"`
-	// Formula is the total with the numbers filled in:
-	// "total = 0.40 × 90.0 + 0.35 × 48.8 + 0.25 × 50.0 = 65.6".
-	Formula string `json:"formula"`
-}
+// Score is a risk score with its explanation. Total and the axis
+// sub-scores are 0–100, rounded to one decimal; the axis shares are
+// normalised to sum to 1; Factors lists every factor in a fixed order
+// (exploitability, blast radius, reversibility; within an axis as in the
+// package comment), including those that contributed nothing; Formula is
+// the total with the numbers filled in: "total = 0.40 × 90.0 + 0.35 × 48.8
+// + 0.25 × 50.0 = 65.6".
+type Score = upfactory.RiskScore
 
 // factor is a factor before shares are known.
 type factor struct {

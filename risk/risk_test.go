@@ -111,7 +111,7 @@ func TestCompute(t *testing.T) {
 				}
 			}
 			if diff := cmp.Diff(tt.want, got, approx); diff != "" {
-				t.Errorf("Compute (-want +got):\n%s\n%s", diff, s.Explain())
+				t.Errorf("Compute (-want +got):\n%s\n%s", diff, risk.Explain(s))
 			}
 			var sum float64
 			for _, f := range s.Factors {
@@ -190,7 +190,7 @@ func TestExplain(t *testing.T) {
 	}
 	w := risk.DefaultWeights()
 	s := risk.Compute(in, w)
-	out := s.Explain()
+	out := risk.Explain(s)
 	want := []string{
 		fmt.Sprintf("risk %.1f / 100", s.Total),
 		s.Formula,

@@ -3,6 +3,9 @@ package risk
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // Weights tunes the formula. Axis weights and the factor weights inside
@@ -263,4 +266,57 @@ func weight(v float64) float64 {
 		return 0
 	}
 	return min(v, maxWeight)
+}
+
+// WeightKeys lists the config keys of every field of Weights, in field
+// order: the names risk.weights in upfactory.yaml accepts.
+func WeightKeys() []string {
+	t := reflect.TypeFor[Weights]()
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return keys
+}
+
+// Set sets the field whose config key is key. The error names the keys
+// there are when key is not one of them; the value is checked by Validate.
+func (w *Weights) Set(key string, v float64) error {
+	rv := reflect.ValueOf(w).Elem()
+	for i := range rv.NumField() {
+		if rv.Type().Field(i).Tag.Get("yaml") == key {
+			rv.Field(i).SetFloat(v)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown risk weight %q; expected one of: %s", key, strings.Join(WeightKeys(), ", "))
+}
+
+// WithOverrides returns the defaults with overrides applied, and every
+// problem with them: unknown keys and what Validate finds.
+func WithOverrides(overrides map[string]float64) (Weights, []error) {
+	w := DefaultWeights()
+	var errs []error
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := w.Set(k, overrides[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return w, append(errs, w.Validate()...)
+}
+
+// Get returns the field whose config key is key, and whether there is one.
+func (w Weights) Get(key string) (float64, bool) {
+	rv := reflect.ValueOf(w)
+	for i := range rv.NumField() {
+		if rv.Type().Field(i).Tag.Get("yaml") == key {
+			return rv.Field(i).Float(), true
+		}
+	}
+	return 0, false
 }

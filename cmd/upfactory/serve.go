@@ -68,6 +68,9 @@ func (s *Server) Open(ctx context.Context) error {
 		}
 	}
 	for _, svc := range cfg.Services {
+		if !svc.Delivered() {
+			continue // intake-only
+		}
 		p := proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie,
 			Logger: s.Logger.With("component", "router", "service", svc.Name)})
 		reg.MustRegister(p.Collector())

@@ -1,0 +1,566 @@
+// Package intake is stage 1 of the factory: it reads the advisory feeds
+// (OSV databases, CISA KEV, FIRST EPSS) and the release notes named in
+// upfactory.yaml, reads every service's inventory, matches them, and
+// stores upgrade candidates with their risk score.
+//
+// A run ingests only what is new or changed: url feeds are fetched with
+// conditional requests (an unchanged feed is not downloaded again), and
+// advisory records are compared by ID and OSV "modified" time with what
+// the store already holds (the OSV schema requires "modified" to change
+// whenever a record does); only new, changed and removed records are
+// written. Candidates are keyed by component, ecosystem and current
+// version, so a run that finds the same thing rewrites nothing a person
+// did: first-seen times and acknowledgements stay.
+//
+// Bad input never stops a run: a malformed record, SBOM, lockfile or notes
+// file becomes a Problem naming its file and record, and the rest goes on.
+// A run whose OSV feeds yield no record at all fails before writing
+// anything, because every candidate would then look resolved. A service
+// whose inventory cannot be read keeps its previous candidates.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/epss"
+	"github.com/upfactory/upfactory/inventory"
+	"github.com/upfactory/upfactory/kev"
+	"github.com/upfactory/upfactory/notes"
+	"github.com/upfactory/upfactory/osv"
+	"github.com/upfactory/upfactory/risk"
+	"github.com/upfactory/upfactory/scan"
+)
+
+// Store is what a run reads and writes.
+type Store interface {
+	upfactory.IntakeStore
+	Log(ctx context.Context, f upfactory.LogFilter) ([]upfactory.LogEntry, error)
+}
+
+// Options configure a run.
+type Options struct {
+	Config *upfactory.Config
+	Store  Store
+	// Trigger says who started the run: cli, schedule or api.
+	Trigger string
+	// Fetcher downloads url feeds; nil uses a cache under the data
+	// directory's feeds/ and http.DefaultClient's transport.
+	Fetcher *Fetcher
+	// Progress, when set, is told what the run is doing, one line at a time.
+	Progress func(msg string)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Problem is something the run could not use; it went on without it.
+type Problem = scan.Problem
+
+// FeedStatus says where one feed was read from and how.
+type FeedStatus struct {
+	Kind     string `json:"kind"` // osv, kev, epss, notes
+	Location string `json:"location"`
+	// Status is local, downloaded, not modified or cached.
+	Status  string `json:"status"`
+	Records int    `json:"records"`
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Run   upfactory.IntakeRun `json:"run"`
+	Feeds []FeedStatus        `json:"feeds"`
+	// Candidates are the open candidates after the run, by descending risk.
+	Candidates []*upfactory.Candidate `json:"candidates"`
+	// New, Changed and Resolved are candidate IDs.
+	New      []string  `json:"new"`
+	Changed  []string  `json:"changed"`
+	Resolved []string  `json:"resolved"`
+	Problems []Problem `json:"problems"`
+}
+
+// Run runs intake once and stores its result.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	cfg := opts.Config
+	if cfg == nil || opts.Store == nil {
+		return nil, errors.New("intake: a config and a store are required")
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	fetcher := opts.Fetcher
+	if fetcher == nil {
+		fetcher = &Fetcher{Dir: filepath.Join(cfg.Server.DataDir, "feeds")}
+	}
+	rep := &Report{Problems: []Problem{}, Feeds: []FeedStatus{}}
+	rep.Run.Started = now().UTC()
+	rep.Run.Trigger = opts.Trigger
+
+	// Feeds.
+	entries, err := readOSV(ctx, cfg.Feeds.OSV, fetcher, rep)
+	if err != nil {
+		return nil, err
+	}
+	ix := osv.NewIndex(entries)
+	rep.Run.Records = len(entries)
+	progress(fmt.Sprintf("advisories: %d records from %d OSV feed(s)", len(entries), len(cfg.Feeds.OSV)))
+	var enr scan.Enrichment
+	if src := cfg.Feeds.KEV; src != nil {
+		enr.KEV = readKEV(ctx, *src, fetcher, rep)
+	}
+	if src := cfg.Feeds.EPSS; src != nil {
+		enr.EPSS = readEPSS(ctx, *src, fetcher, rep)
+	}
+	var loaded []loadedNotes
+	for _, src := range cfg.Feeds.ReleaseNotes {
+		if ln, ok := readNotes(ctx, src, fetcher, rep); ok {
+			loaded = append(loaded, ln)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Inventories, read in parallel: they are many small files.
+	inv := readInventories(ctx, cfg.Services, rep)
+	for _, sc := range inv {
+		rep.Run.Components += len(sc.components)
+	}
+	progress(fmt.Sprintf("inventory: %d components in %d services", rep.Run.Components, len(inv)))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Match each distinct component once.
+	findings := match(ix, inv, enr, rep)
+
+	b := &builder{
+		index:      ix,
+		enrich:     enr,
+		notes:      loaded,
+		stateful:   map[string]bool{},
+		services:   map[string]*upfactory.Service{},
+		dependents: map[string][]string{},
+		history:    map[string]history{},
+	}
+	var werrs []error
+	b.weights, werrs = risk.WithOverrides(cfg.Risk.Weights)
+	if len(werrs) > 0 {
+		return nil, upfactory.Errorf(upfactory.EINVALID, "risk weights: %v", errors.Join(werrs...))
+	}
+	for _, n := range append(slices.Clone(wellKnownStateful), cfg.Intake.Stateful...) {
+		b.stateful[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	for _, s := range cfg.Services {
+		b.services[s.Name] = s
+		for _, d := range s.DependsOn {
+			b.dependents[d] = append(b.dependents[d], s.Name)
+		}
+		h, err := serviceHistory(ctx, opts.Store, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		b.history[s.Name] = h
+	}
+	cands, probs := b.build(inv, findings)
+	rep.Problems = append(rep.Problems, probs...)
+
+	// What changed since the stored state.
+	stored, err := opts.Store.AdvisoryDigests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	upsert, remove := diffAdvisories(entries, stored, &rep.Run)
+	prev, err := opts.Store.Candidates(ctx, upfactory.CandidateFilter{})
+	if err != nil {
+		return nil, err
+	}
+	finished := now().UTC()
+	for _, c := range cands {
+		c.LastSeen = finished
+	}
+	cands = carryOver(cands, prev, inv)
+	entriesLog := compare(cands, prev, rep, finished)
+
+	rep.Run.Finished = finished
+	rep.Run.Candidates = len(cands)
+	rep.Run.CandidatesNew = len(rep.New)
+	rep.Run.CandidatesChanged = len(rep.Changed)
+	rep.Run.CandidatesResolved = len(rep.Resolved)
+	rep.Run.Problems = len(rep.Problems)
+	entriesLog = append(entriesLog, upfactory.LogEntry{
+		Time: finished, Actor: upfactory.ActorSystem, Action: "intake.run", Subject: opts.Trigger,
+		Reason: fmt.Sprintf("%d records (%d new, %d changed, %d removed); %d candidates (%d new, %d changed, %d resolved); %d problems",
+			rep.Run.Records, rep.Run.AdvisoriesNew, rep.Run.AdvisoriesChanged, rep.Run.AdvisoriesRemoved,
+			rep.Run.Candidates, rep.Run.CandidatesNew, rep.Run.CandidatesChanged, rep.Run.CandidatesResolved, rep.Run.Problems),
+	})
+	if err := opts.Store.SaveIntake(ctx, &rep.Run, upsert, remove, cands, entriesLog); err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("candidates: %d open (%d new, %d changed, %d resolved)",
+		rep.Run.Candidates, rep.Run.CandidatesNew, rep.Run.CandidatesChanged, rep.Run.CandidatesResolved))
+	if rep.Candidates, err = opts.Store.Candidates(ctx, upfactory.CandidateFilter{}); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *Report) ([]*osv.Entry, error) {
+	byID := map[string]*osv.Entry{}
+	var order []string
+	for _, src := range srcs {
+		p, fetched, err := f.local(ctx, src.Path, src.URL)
+		if err != nil {
+			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: src.Location(), Message: err.Error()})
+			continue
+		}
+		noteFetch(rep, "osv", src.Location(), fetched)
+		var es []*osv.Entry
+		var probs []osv.Problem
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case fi.IsDir():
+			es, probs, err = osv.ReadDir(p)
+		case isZip(p):
+			es, probs, err = osv.ReadZip(p)
+		default:
+			var data []byte
+			if data, err = os.ReadFile(p); err == nil {
+				var e *osv.Entry
+				if e, err = osv.Parse(data, p); err == nil {
+					es = []*osv.Entry{e}
+				}
+			}
+		}
+		if err != nil {
+			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: src.Location(), Message: err.Error()})
+		}
+		for _, pr := range probs {
+			rep.Problems = append(rep.Problems, Problem{Kind: "advisory", Source: src.Location() + "#" + pr.Source, Message: pr.Err.Error()})
+		}
+		rep.Feeds[len(rep.Feeds)-1].Records = len(es)
+		for _, e := range es {
+			// The same record in two feeds: the later modification wins.
+			if old, ok := byID[e.ID]; ok {
+				if e.Modified.After(old.Modified) {
+					byID[e.ID] = e
+				}
+				continue
+			}
+			byID[e.ID] = e
+			order = append(order, e.ID)
+		}
+	}
+	if len(srcs) > 0 && len(byID) == 0 {
+		return nil, upfactory.Errorf(upfactory.EUNAVAILABLE,
+			"no advisory could be read from the %d OSV feed(s); nothing was changed (see the problems above)", len(srcs))
+	}
+	out := make([]*osv.Entry, len(order))
+	for i, id := range order {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
+
+func noteFetch(rep *Report, kind, loc string, f Fetched) {
+	rep.Feeds = append(rep.Feeds, FeedStatus{Kind: kind, Location: redactLoc(loc), Status: f.Status})
+	if f.Err != nil {
+		rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: redactLoc(loc),
+			Message: fmt.Sprintf("%v; using the copy fetched %s", f.Err, f.Fetched.Format(time.RFC3339))})
+	}
+}
+
+func redactLoc(loc string) string {
+	if strings.Contains(loc, "://") {
+		return redact(loc)
+	}
+	return loc
+}
+
+func readKEV(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Report) *kev.Catalog {
+	p, fetched, err := f.local(ctx, src.Path, src.URL)
+	if err == nil {
+		noteFetch(rep, "kev", src.Location(), fetched)
+		var data []byte
+		if data, err = os.ReadFile(p); err == nil {
+			cat, probs, perr := kev.Parse(src.Location(), data)
+			for _, pr := range probs {
+				rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: src.Location(), Message: pr.String()})
+			}
+			if perr == nil {
+				rep.Feeds[len(rep.Feeds)-1].Records = len(cat.Entries)
+				return cat
+			}
+			err = perr
+		}
+	}
+	rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: redactLoc(src.Location()), Message: err.Error()})
+	return nil
+}
+
+func readEPSS(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Report) *epss.Scores {
+	p, fetched, err := f.local(ctx, src.Path, src.URL)
+	if err == nil {
+		noteFetch(rep, "epss", src.Location(), fetched)
+		var r *os.File
+		if r, err = os.Open(p); err == nil {
+			scores, probs, perr := epss.Parse(src.Location(), r)
+			r.Close()
+			if len(probs) > 0 {
+				rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: src.Location(),
+					Message: fmt.Sprintf("%d lines skipped (first: %s)", len(probs), probs[0])})
+			}
+			if perr == nil {
+				rep.Feeds[len(rep.Feeds)-1].Records = scores.Len()
+				return scores
+			}
+			err = perr
+		}
+	}
+	rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: redactLoc(src.Location()), Message: err.Error()})
+	return nil
+}
+
+func readNotes(ctx context.Context, src upfactory.ReleaseNotesSource, f *Fetcher, rep *Report) (loadedNotes, bool) {
+	loc := src.Feed().Location()
+	p, fetched, err := f.local(ctx, src.Path, src.URL)
+	if err == nil {
+		noteFetch(rep, "notes", loc, fetched)
+		var data []byte
+		if data, err = os.ReadFile(p); err == nil {
+			var cl *notes.Changelog
+			if cl, err = notes.Parse(redactLoc(loc), data); err == nil {
+				for _, pr := range cl.Problems {
+					rep.Problems = append(rep.Problems, Problem{Kind: "notes", Source: fmt.Sprintf("%s:%d", pr.File, pr.Line), Message: pr.Message})
+				}
+				rep.Feeds[len(rep.Feeds)-1].Records = len(cl.Releases)
+				return loadedNotes{src: src, changelog: cl, file: redactLoc(loc)}, true
+			}
+		}
+	}
+	rep.Problems = append(rep.Problems, Problem{Kind: "notes", Source: redactLoc(loc), Message: err.Error()})
+	return loadedNotes{}, false
+}
+
+// readInventories reads every service's inventory, a few files at a time.
+func readInventories(ctx context.Context, services []*upfactory.Service, rep *Report) []serviceComponents {
+	out := make([]serviceComponents, len(services))
+	probs := make([][]Problem, len(services))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0)*2)
+	for i, s := range services {
+		out[i].service = s
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for _, src := range s.Inventory {
+				comps, ps, err := inventory.Read(ctx, src, "")
+				for _, p := range ps {
+					probs[i] = append(probs[i], Problem{Kind: "inventory", Source: s.Name + ": " + p.String(), Message: p.Message})
+				}
+				if err != nil {
+					out[i].failed = true
+					probs[i] = append(probs[i], Problem{Kind: "inventory", Source: s.Name + ": " + src.Type + " " + src.Path,
+						Message: err.Error() + "; the service keeps its previous candidates"})
+					continue
+				}
+				out[i].components = append(out[i].components, comps...)
+			}
+		})
+	}
+	wg.Wait()
+	for _, ps := range probs {
+		rep.Problems = append(rep.Problems, ps...)
+	}
+	return out
+}
+
+// match evaluates each distinct component once and assesses its findings.
+func match(ix *osv.Index, inv []serviceComponents, enr scan.Enrichment, rep *Report) map[compKey][]scan.Finding {
+	seen := map[compKey]bool{}
+	var comps []upfactory.Component
+	for _, sc := range inv {
+		for _, c := range sc.components {
+			k := keyOf(c)
+			if !seen[k] {
+				seen[k] = true
+				comps = append(comps, c)
+			}
+		}
+	}
+	found, mprobs := ix.Evaluate(comps)
+	for _, p := range mprobs {
+		rep.Problems = append(rep.Problems, Problem{Kind: "match", Source: p.Component.Source, Message: p.Error()})
+	}
+	out := map[compKey][]scan.Finding{}
+	for _, f := range scan.Assess(found, enr) {
+		k := compKey{f.Ecosystem, osv.NormalizeName(f.Ecosystem, f.Package), f.Version}
+		out[k] = append(out[k], f)
+	}
+	return out
+}
+
+// serviceHistory reads a service's rollout history from the log.
+func serviceHistory(ctx context.Context, st Store, service string) (history, error) {
+	entries, err := st.Log(ctx, upfactory.LogFilter{Service: service})
+	if err != nil {
+		return history{}, err
+	}
+	var h history
+	for _, e := range entries {
+		switch e.Action {
+		case "rollback.automatic", "rollout.failed":
+			h.failed++
+		case "rollback.manual":
+			h.drilled = true
+		}
+	}
+	return h, nil
+}
+
+// diffAdvisories counts what is new, changed and gone, and returns what to
+// write.
+func diffAdvisories(entries []*osv.Entry, stored map[string]upfactory.AdvisoryDigest, run *upfactory.IntakeRun) ([]upfactory.AdvisoryDigest, []string) {
+	var upsert []upfactory.AdvisoryDigest
+	present := map[string]bool{}
+	for _, e := range entries {
+		if e.Withdrawn != nil {
+			continue
+		}
+		present[e.ID] = true
+		d := upfactory.AdvisoryDigest{ID: e.ID, Digest: e.Modified.UTC().Format(time.RFC3339Nano), Modified: e.Modified.UTC().Format(time.RFC3339)}
+		old, ok := stored[e.ID]
+		switch {
+		case !ok:
+			run.AdvisoriesNew++
+		case old.Digest != d.Digest:
+			run.AdvisoriesChanged++
+		default:
+			continue
+		}
+		upsert = append(upsert, d)
+	}
+	var remove []string
+	for id := range stored {
+		if !present[id] {
+			remove = append(remove, id)
+		}
+	}
+	slices.Sort(remove)
+	run.AdvisoriesRemoved = len(remove)
+	return upsert, remove
+}
+
+// carryOver keeps the open candidates of services whose inventory could
+// not be read this run: not seeing them is not knowing they are gone.
+func carryOver(cands, prev []*upfactory.Candidate, inv []serviceComponents) []*upfactory.Candidate {
+	failed := map[string]bool{}
+	for _, sc := range inv {
+		if sc.failed {
+			failed[sc.service.Name] = true
+		}
+	}
+	if len(failed) == 0 {
+		return cands
+	}
+	have := map[string]bool{}
+	for _, c := range cands {
+		have[c.ID] = true
+	}
+	for _, p := range prev {
+		if have[p.ID] {
+			continue
+		}
+		for _, s := range p.Services {
+			if failed[s] {
+				cands = append(cands, p)
+				break
+			}
+		}
+	}
+	return cands
+}
+
+// compare fills the report's New, Changed and Resolved and returns the log
+// entries for them.
+func compare(cands, prev []*upfactory.Candidate, rep *Report, at time.Time) []upfactory.LogEntry {
+	before := map[string]*upfactory.Candidate{}
+	for _, p := range prev {
+		before[p.ID] = p
+	}
+	var entries []upfactory.LogEntry
+	now := map[string]bool{}
+	for _, c := range cands {
+		now[c.ID] = true
+		p, ok := before[c.ID]
+		switch {
+		case !ok:
+			rep.New = append(rep.New, c.ID)
+			entries = append(entries, candidateEntry(c, "candidate.new", at,
+				fmt.Sprintf("%s %s → %s in %s; %d advisories; risk %.1f", c.Component, c.Current, orNone(c.Recommended),
+					strings.Join(c.Services, ", "), len(c.Advisories), c.Risk.Total)))
+		case p.Recommended != c.Recommended || len(p.Advisories) != len(c.Advisories) ||
+			p.BreakingDigest != c.BreakingDigest || p.Risk.Total != c.Risk.Total:
+			rep.Changed = append(rep.Changed, c.ID)
+			entries = append(entries, candidateEntry(c, "candidate.changed", at,
+				fmt.Sprintf("recommended %s → %s, advisories %d → %d, risk %.1f → %.1f",
+					orNone(p.Recommended), orNone(c.Recommended), len(p.Advisories), len(c.Advisories), p.Risk.Total, c.Risk.Total)))
+		}
+	}
+	for _, p := range prev {
+		if !now[p.ID] {
+			rep.Resolved = append(rep.Resolved, p.ID)
+			entries = append(entries, candidateEntry(p, "candidate.resolved", at,
+				fmt.Sprintf("%s %s is no longer in any inventory at that version, or its advisories are gone", p.Component, p.Current)))
+		}
+	}
+	return entries
+}
+
+func candidateEntry(c *upfactory.Candidate, action string, at time.Time, reason string) upfactory.LogEntry {
+	return upfactory.LogEntry{Time: at, Actor: upfactory.ActorSystem, Action: action, Subject: c.ID, Reason: reason,
+		Values: map[string]any{"component": c.Component, "ecosystem": c.Ecosystem, "current": c.Current,
+			"recommended": c.Recommended, "risk": c.Risk.Total}}
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
+}
+
+// Ack acknowledges the breaking items of candidate id on behalf of by.
+func Ack(ctx context.Context, st upfactory.IntakeStore, id, by string, at time.Time) (*upfactory.Candidate, error) {
+	if strings.TrimSpace(by) == "" {
+		return nil, upfactory.Errorf(upfactory.EINVALID, "say who acknowledges: --as NAME")
+	}
+	c, err := st.Candidate(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, h := range c.Highlights {
+		if h.Kind == string(notes.KindBreaking) {
+			n++
+		}
+	}
+	entry := upfactory.LogEntry{Time: at, Actor: by, Action: "candidate.ack", Subject: id,
+		Reason: fmt.Sprintf("%d breaking item(s) of %s %s → %s acknowledged", n, c.Component, c.Current, c.Recommended),
+		Values: map[string]any{"digest": c.BreakingDigest}}
+	return st.AckCandidate(ctx, id, upfactory.CandidateAck{By: by, At: at, Digest: c.BreakingDigest}, entry)
+}
