@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -409,6 +410,61 @@ services:
 		want: []string{`1:13 server: merge keys (<<) nested more than 16 deep`},
 	},
 	{
+		name: "intake parts",
+		yaml: `feeds:
+  osv: [{path: a.zip, url: "https://x/all.zip"}, {}]
+  kev: {url: "ftp://x/kev.json"}
+  epss: {url: "https://user:secret@x/epss.csv.gz"}
+  release_notes:
+    - {path: CHANGELOG.md}
+intake:
+  schedule: "61 6 * * *"
+  stateful: [""]
+risk:
+  weights: {cvss: -1, cvs: 2}
+services:
+  - name: checkout
+    depends_on: [checkout, auth, nowhere, auth]
+    traffic_share: 1.5
+    inventory:
+      - {type: cyclonedx}
+      - {type: sbom, path: x.json}
+      - {type: component, name: openssl, ecosystem: Debian:12, version: 3.0.11, layer: kernel}
+  - name: auth
+`,
+		want: []string{
+			`2:10 feeds.osv[0]: give a path or a url, not both`,
+			`2:50 feeds.osv[1]: give a path (a local file or directory) or a url`,
+			`3:14 feeds.kev.url: want an absolute http or https URL`,
+			`4:15 feeds.epss.url: must not carry credentials`,
+			`6:8 feeds.release_notes[0].component: required`,
+			`8:13 intake.schedule: `,
+			`9:14 intake.stateful[0]: empty component name`,
+			`11:3 risk.weights: risk cvss: must be a finite number, 0 or more, got -1`,
+			`11:28 risk.weights.cvs: unknown risk weight "cvs"`,
+			`14:18 services[0].depends_on[0]: a service cannot depend on itself`,
+			`14:34 services[0].depends_on[2]: no service is named "nowhere"`,
+			`14:43 services[0].depends_on[3]: "auth" is listed twice`,
+			`15:20 services[0].traffic_share: must be between 0 and 1`,
+			`17:10 services[0].inventory[0]: inventory cyclonedx: missing path`,
+			`18:10 services[0].inventory[1]: inventory type "sbom" is not one of`,
+			`19:10 services[0].inventory[2]: inventory component openssl: layer "kernel" is not one of os, runtime, dependency, app`,
+		},
+	},
+	{
+		name: "half a delivered service",
+		yaml: `services:
+  - name: web
+    inventory: [{type: gomod, path: go.mod}]
+    router: {listen: "127.0.0.1:8080"}
+`,
+		want: []string{
+			`2:5 services[0].stable_version: required`,
+			`2:5 services[0].target.type: required: exec or static`,
+			`2:5 services[0].strategy.canary: required`,
+		},
+	},
+	{
 		name: "several problems at once",
 		yaml: `services:
   - name: checkout
@@ -678,5 +734,70 @@ func TestNumbers(t *testing.T) {
 	want := `upfactory.yaml:10:50: services[0].analysis.checks[1].max_vs_baseline: expected a number, got the string "1.5"`
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse = %v\nwant %s", err, want)
+	}
+}
+
+func TestIntakeConfig(t *testing.T) {
+	c, err := config.Parse("upfactory.yaml", []byte(`
+feeds:
+  osv: [{path: feeds/osv/}, {url: "https://osv.example/Go/all.zip"}]
+  kev: {path: feeds/kev.json}
+  epss: {path: /abs/epss.csv.gz}
+  release_notes:
+    - {component: github.com/prometheus/prometheus, path: notes/CHANGELOG.md}
+intake:
+  schedule: "@every 6h"
+  stateful: [my-queue]
+risk:
+  weights: {cvss: 0.6, kev_floor: 95}
+services:
+  - name: checkout
+    tier: 1
+    depends_on: [auth]
+    traffic_share: 0.4
+    inventory:
+      - {type: cyclonedx, path: sboms/checkout.cdx.json}
+      - {type: component, name: openssl, ecosystem: Debian:12, version: 3.0.11-1~deb12u2, layer: os}
+  - name: auth
+    inventory: [{type: gomod, path: /src/auth/go.mod}]
+`), "/srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Feeds.OSV[0].Path; got != "/srv/feeds/osv" {
+		t.Errorf("osv path = %q, want it resolved against the config's directory", got)
+	}
+	if got := c.Feeds.OSV[1].URL; got != "https://osv.example/Go/all.zip" {
+		t.Errorf("osv url = %q", got)
+	}
+	if c.Feeds.KEV.Path != "/srv/feeds/kev.json" || c.Feeds.EPSS.Path != "/abs/epss.csv.gz" {
+		t.Errorf("kev/epss paths = %q, %q", c.Feeds.KEV.Path, c.Feeds.EPSS.Path)
+	}
+	if got := c.Feeds.ReleaseNotes[0].Path; got != "/srv/notes/CHANGELOG.md" {
+		t.Errorf("notes path = %q", got)
+	}
+	checkout := c.Service("checkout")
+	if checkout.Delivered() || c.Service("auth").Delivered() {
+		t.Errorf("services without a target are intake-only, got Delivered() = true")
+	}
+	if got := checkout.Inventory[0].Path; got != "/srv/sboms/checkout.cdx.json" {
+		t.Errorf("inventory path = %q", got)
+	}
+	if got := checkout.Inventory[1]; got.Path != "" || got.Version != "3.0.11-1~deb12u2" || got.Layer != "os" {
+		t.Errorf("declared component = %+v", got)
+	}
+	if checkout.TrafficShare != 0.4 || !slices.Equal(checkout.DependsOn, []string{"auth"}) {
+		t.Errorf("service map = %v, %v", checkout.TrafficShare, checkout.DependsOn)
+	}
+	if c.Risk.Weights["cvss"] != 0.6 || c.Risk.Weights["kev_floor"] != 95 {
+		t.Errorf("risk weights = %v", c.Risk.Weights)
+	}
+	sched, err := config.Schedule(c.Intake.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := sched.Next(from); !got.Equal(from.Add(6 * time.Hour)) {
+		t.Errorf("@every 6h from %v: next %v", from, got)
 	}
 }

@@ -31,6 +31,8 @@ type Server struct {
 	Token    string
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Intake, when set, serves candidates and runs intake.
+	Intake *Intake
 
 	ln  net.Listener
 	srv *http.Server
@@ -79,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/services/{service}/actions/{action}", s.authorized(s.handleAction))
 	mux.HandleFunc("GET /api/v1/log", s.handleLog)
 	mux.HandleFunc("GET /api/v1/log/verify", s.handleVerify)
+	s.intakeRoutes(mux)
 	return mux
 }
 

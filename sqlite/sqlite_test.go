@@ -23,6 +23,12 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestIntakeStore(t *testing.T) {
+	storetest.RunIntake(t, func(t *testing.T) storetest.IntakeStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}
+
 // MustOpen opens the store at path and closes it when the test ends.
 func MustOpen(tb testing.TB, path string) *sqlite.DB {
 	tb.Helper()

@@ -21,6 +21,7 @@ import (
 	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/engine"
 	"github.com/upfactory/upfactory/exec"
+	"github.com/upfactory/upfactory/intake"
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/proxy"
 	"github.com/upfactory/upfactory/sqlite"
@@ -41,6 +42,49 @@ type Server struct {
 	routers []*proxy.Proxy
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// intakeMu keeps intake runs from overlapping.
+	intakeMu sync.Mutex
+}
+
+// RunIntake runs intake once, unless a run is already going on (ECONFLICT).
+func (s *Server) RunIntake(ctx context.Context, trigger string) (*intake.Report, error) {
+	if !s.intakeMu.TryLock() {
+		return nil, upfactory.Errorf(upfactory.ECONFLICT, "an intake run is already in progress")
+	}
+	defer s.intakeMu.Unlock()
+	start := time.Now()
+	rep, err := intake.Run(ctx, intake.Options{Config: s.Config, Store: s.Store, Trigger: trigger})
+	if err != nil {
+		s.Logger.Error("intake failed", "trigger", trigger, "err", err)
+		return nil, err
+	}
+	r := rep.Run
+	s.Logger.Info("intake done", "trigger", trigger, "took", time.Since(start).Round(time.Millisecond),
+		"records", r.Records, "advisories_new", r.AdvisoriesNew, "advisories_changed", r.AdvisoriesChanged,
+		"candidates", r.Candidates, "candidates_new", r.CandidatesNew, "candidates_resolved", r.CandidatesResolved, "problems", r.Problems)
+	return rep, nil
+}
+
+// schedule runs intake at the times of the config's intake.schedule until
+// ctx ends.
+func (s *Server) schedule(ctx context.Context) {
+	sched, err := config.Schedule(s.Config.Intake.Schedule)
+	if err != nil {
+		s.Logger.Error("intake schedule", "err", err) // config.Load already refused it
+		return
+	}
+	for {
+		next := sched.Next(time.Now())
+		s.Logger.Info("next intake run", "at", next.Format(time.RFC3339))
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		s.RunIntake(ctx, "schedule")
+	}
 }
 
 // Open starts everything and returns once the API answers.
@@ -107,7 +151,8 @@ func (s *Server) Open(ctx context.Context) error {
 		s.Close(ctx, true)
 		return err
 	}
-	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api")}
+	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
+		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}}
 	if err := s.API.Open(cfg.Server.Listen); err != nil {
 		s.Close(ctx, true)
 		return err
@@ -117,6 +162,9 @@ func (s *Server) Open(ctx context.Context) error {
 		defer s.wg.Done()
 		s.Engine.Run(ctx)
 	}()
+	if cfg.Intake.Schedule != "" {
+		s.wg.Go(func() { s.schedule(ctx) })
+	}
 	return nil
 }
 
