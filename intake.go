@@ -109,8 +109,10 @@ type Candidate struct {
 	// Latest is the newest release known, in any major.
 	Latest string `json:"latest,omitempty"`
 	// Recommended is the version to move to: NewestInMajor when it
-	// includes every fix, else FixVersion, else (notes only) the newest
-	// release.
+	// includes every fix, else FixVersion; for a candidate without
+	// advisories (release notes only), NewestInMajor, else Latest (a new
+	// major). Empty when advisories have no fix and no newer unaffected
+	// release is known.
 	Recommended string `json:"recommended"`
 	// Services are the services that run the component at Current, sorted.
 	Services []string `json:"services"`
@@ -227,7 +229,7 @@ type IntakeRun struct {
 	Finished time.Time `json:"finished"`
 	Trigger  string    `json:"trigger"` // cli, schedule or api
 
-	Records            int `json:"records"`             // advisory records read
+	Records            int `json:"records"`             // advisory records read, withdrawn ones included
 	AdvisoriesNew      int `json:"advisories_new"`      // not seen before
 	AdvisoriesChanged  int `json:"advisories_changed"`  // seen with other content
 	AdvisoriesRemoved  int `json:"advisories_removed"`  // gone or withdrawn since the last run

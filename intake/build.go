@@ -476,7 +476,8 @@ func breakingDigest(hs []upfactory.Highlight) string {
 			continue
 		}
 		n++
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", x.Version, x.File, x.Text)
+		// Not the file: moving the notes does not change what was read.
+		fmt.Fprintf(h, "%s\x00%s\x00", x.Version, x.Text)
 	}
 	if n == 0 {
 		return ""

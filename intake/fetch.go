@@ -97,6 +97,10 @@ func (f *Fetcher) download(ctx context.Context, rawURL, file string, meta fetchM
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// *url.Error repeats the whole URL, token and all.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return Fetched{}, fmt.Errorf("fetching %s: %w", redact(rawURL), err)
 	}
 	defer resp.Body.Close()

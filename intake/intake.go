@@ -134,8 +134,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 
-	// Inventories, read in parallel: they are many small files.
+	// Inventories, read in parallel: they are many small files. A service
+	// whose inventory cannot be read keeps the components its open
+	// candidates were found in: not seeing them is not knowing they are gone.
+	prev, err := opts.Store.Candidates(ctx, upfactory.CandidateFilter{})
+	if err != nil {
+		return nil, err
+	}
 	inv := readInventories(ctx, cfg.Services, rep)
+	keepPrevious(inv, prev)
 	for _, sc := range inv {
 		rep.Run.Components += len(sc.components)
 	}
@@ -184,15 +191,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	upsert, remove := diffAdvisories(entries, stored, &rep.Run)
-	prev, err := opts.Store.Candidates(ctx, upfactory.CandidateFilter{})
-	if err != nil {
-		return nil, err
-	}
 	finished := now().UTC()
 	for _, c := range cands {
 		c.LastSeen = finished
 	}
-	cands = carryOver(cands, prev, inv)
 	entriesLog := compare(cands, prev, rep, finished)
 
 	rep.Run.Finished = finished
@@ -224,10 +226,10 @@ func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *
 	for _, src := range srcs {
 		p, fetched, err := f.local(ctx, src.Path, src.URL)
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: src.Location(), Message: err.Error()})
+			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: feedLoc(src), Message: err.Error()})
 			continue
 		}
-		noteFetch(rep, "osv", src.Location(), fetched)
+		noteFetch(rep, "osv", feedLoc(src), fetched)
 		var es []*osv.Entry
 		var probs []osv.Problem
 		fi, err := os.Stat(p)
@@ -247,10 +249,10 @@ func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *
 			}
 		}
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: src.Location(), Message: err.Error()})
+			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: feedLoc(src), Message: err.Error()})
 		}
 		for _, pr := range probs {
-			rep.Problems = append(rep.Problems, Problem{Kind: "advisory", Source: src.Location() + "#" + pr.Source, Message: pr.Err.Error()})
+			rep.Problems = append(rep.Problems, Problem{Kind: "advisory", Source: feedLoc(src) + "#" + pr.Source, Message: pr.Err.Error()})
 		}
 		rep.Feeds[len(rep.Feeds)-1].Records = len(es)
 		for _, e := range es {
@@ -284,6 +286,10 @@ func noteFetch(rep *Report, kind, loc string, f Fetched) {
 	}
 }
 
+// feedLoc is where a feed is read, as problems and reports may show it:
+// a URL without its query string, which may carry a token.
+func feedLoc(src upfactory.FeedSource) string { return redactLoc(src.Location()) }
+
 func redactLoc(loc string) string {
 	if strings.Contains(loc, "://") {
 		return redact(loc)
@@ -294,12 +300,12 @@ func redactLoc(loc string) string {
 func readKEV(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Report) *kev.Catalog {
 	p, fetched, err := f.local(ctx, src.Path, src.URL)
 	if err == nil {
-		noteFetch(rep, "kev", src.Location(), fetched)
+		noteFetch(rep, "kev", feedLoc(src), fetched)
 		var data []byte
 		if data, err = os.ReadFile(p); err == nil {
-			cat, probs, perr := kev.Parse(src.Location(), data)
+			cat, probs, perr := kev.Parse(feedLoc(src), data)
 			for _, pr := range probs {
-				rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: src.Location(), Message: pr.String()})
+				rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: feedLoc(src), Message: pr.String()})
 			}
 			if perr == nil {
 				rep.Feeds[len(rep.Feeds)-1].Records = len(cat.Entries)
@@ -308,20 +314,20 @@ func readKEV(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Rep
 			err = perr
 		}
 	}
-	rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: redactLoc(src.Location()), Message: err.Error()})
+	rep.Problems = append(rep.Problems, Problem{Kind: "kev", Source: redactLoc(feedLoc(src)), Message: err.Error()})
 	return nil
 }
 
 func readEPSS(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Report) *epss.Scores {
 	p, fetched, err := f.local(ctx, src.Path, src.URL)
 	if err == nil {
-		noteFetch(rep, "epss", src.Location(), fetched)
+		noteFetch(rep, "epss", feedLoc(src), fetched)
 		var r *os.File
 		if r, err = os.Open(p); err == nil {
-			scores, probs, perr := epss.Parse(src.Location(), r)
+			scores, probs, perr := epss.Parse(feedLoc(src), r)
 			r.Close()
 			if len(probs) > 0 {
-				rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: src.Location(),
+				rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: feedLoc(src),
 					Message: fmt.Sprintf("%d lines skipped (first: %s)", len(probs), probs[0])})
 			}
 			if perr == nil {
@@ -331,12 +337,12 @@ func readEPSS(ctx context.Context, src upfactory.FeedSource, f *Fetcher, rep *Re
 			err = perr
 		}
 	}
-	rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: redactLoc(src.Location()), Message: err.Error()})
+	rep.Problems = append(rep.Problems, Problem{Kind: "epss", Source: redactLoc(feedLoc(src)), Message: err.Error()})
 	return nil
 }
 
 func readNotes(ctx context.Context, src upfactory.ReleaseNotesSource, f *Fetcher, rep *Report) (loadedNotes, bool) {
-	loc := src.Feed().Location()
+	loc := feedLoc(src.Feed())
 	p, fetched, err := f.local(ctx, src.Path, src.URL)
 	if err == nil {
 		noteFetch(rep, "notes", loc, fetched)
@@ -370,7 +376,7 @@ func readInventories(ctx context.Context, services []*upfactory.Service, rep *Re
 			for _, src := range s.Inventory {
 				comps, ps, err := inventory.Read(ctx, src, "")
 				for _, p := range ps {
-					probs[i] = append(probs[i], Problem{Kind: "inventory", Source: s.Name + ": " + p.String(), Message: p.Message})
+					probs[i] = append(probs[i], Problem{Kind: "inventory", Source: s.Name + ": " + problemPlace(p), Message: p.Message})
 				}
 				if err != nil {
 					out[i].failed = true
@@ -387,6 +393,18 @@ func readInventories(ctx context.Context, services []*upfactory.Service, rep *Re
 		rep.Problems = append(rep.Problems, ps...)
 	}
 	return out
+}
+
+// problemPlace is where an inventory problem is: file, line, record.
+func problemPlace(p inventory.Problem) string {
+	place := p.File
+	if p.Line > 0 {
+		place += fmt.Sprintf(":%d", p.Line)
+	}
+	if p.Path != "" {
+		place += "#" + p.Path
+	}
+	return place
 }
 
 // match evaluates each distinct component once and assesses its findings.
@@ -465,34 +483,30 @@ func diffAdvisories(entries []*osv.Entry, stored map[string]upfactory.AdvisoryDi
 	return upsert, remove
 }
 
-// carryOver keeps the open candidates of services whose inventory could
-// not be read this run: not seeing them is not knowing they are gone.
-func carryOver(cands, prev []*upfactory.Candidate, inv []serviceComponents) []*upfactory.Candidate {
-	failed := map[string]bool{}
-	for _, sc := range inv {
-		if sc.failed {
-			failed[sc.service.Name] = true
-		}
-	}
-	if len(failed) == 0 {
-		return cands
-	}
-	have := map[string]bool{}
-	for _, c := range cands {
-		have[c.ID] = true
-	}
-	for _, p := range prev {
-		if have[p.ID] {
+// keepPrevious gives each service whose inventory could not be read the
+// components of its open candidates, as they were.
+func keepPrevious(inv []serviceComponents, prev []*upfactory.Candidate) {
+	for i := range inv {
+		sc := &inv[i]
+		if !sc.failed {
 			continue
 		}
-		for _, s := range p.Services {
-			if failed[s] {
-				cands = append(cands, p)
-				break
+		have := map[compKey]bool{}
+		for _, c := range sc.components {
+			have[keyOf(c)] = true
+		}
+		for _, p := range prev {
+			if !slices.Contains(p.Services, sc.service.Name) {
+				continue
+			}
+			c := upfactory.Component{Name: p.Component, Ecosystem: p.Ecosystem, Version: p.Current, Layer: p.Layer,
+				Source: "as in the previous run (inventory unreadable)"}
+			if !have[keyOf(c)] {
+				have[keyOf(c)] = true
+				sc.components = append(sc.components, c)
 			}
 		}
 	}
-	return cands
 }
 
 // compare fills the report's New, Changed and Resolved and returns the log
@@ -513,8 +527,7 @@ func compare(cands, prev []*upfactory.Candidate, rep *Report, at time.Time) []up
 			entries = append(entries, candidateEntry(c, "candidate.new", at,
 				fmt.Sprintf("%s %s → %s in %s; %d advisories; risk %.1f", c.Component, c.Current, orNone(c.Recommended),
 					strings.Join(c.Services, ", "), len(c.Advisories), c.Risk.Total)))
-		case p.Recommended != c.Recommended || len(p.Advisories) != len(c.Advisories) ||
-			p.BreakingDigest != c.BreakingDigest || p.Risk.Total != c.Risk.Total:
+		case fingerprint(p) != fingerprint(c):
 			rep.Changed = append(rep.Changed, c.ID)
 			entries = append(entries, candidateEntry(c, "candidate.changed", at,
 				fmt.Sprintf("recommended %s → %s, advisories %d → %d, risk %.1f → %.1f",
@@ -529,6 +542,19 @@ func compare(cands, prev []*upfactory.Candidate, rep *Report, at time.Time) []up
 		}
 	}
 	return entries
+}
+
+// fingerprint is what makes a candidate different for a person reading
+// it: versions, services, advisories and their fixes, breaking items,
+// highlights and risk.
+func fingerprint(c *upfactory.Candidate) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%t|%s|%s|%d|%.1f", c.Recommended, c.FixVersion, c.NewestInMajor, c.Latest, c.FixComplete,
+		strings.Join(c.Services, ","), c.BreakingDigest, len(c.Highlights), c.Risk.Total)
+	for _, a := range c.Advisories {
+		fmt.Fprintf(&b, "|%s:%s", a.ID, strings.Join(a.Fixed, ","))
+	}
+	return b.String()
 }
 
 func candidateEntry(c *upfactory.Candidate, action string, at time.Time, reason string) upfactory.LogEntry {

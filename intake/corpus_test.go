@@ -1,0 +1,157 @@
+package intake_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/upfactory/upfactory/internal/corpus"
+	"github.com/upfactory/upfactory/osv"
+	"github.com/upfactory/upfactory/scan"
+	"github.com/upfactory/upfactory/version"
+)
+
+// TestCorpusMatchesScan: on a real SBOM and the real Go vulnerability
+// database, the (component, advisory) pairs of the candidates are exactly
+// the findings of scan.Run on the same inputs.
+func TestCorpusMatchesScan(t *testing.T) {
+	sbom := corpus.File(t, "sbom/proton-bridge-1.8.0.cdx.json")
+	db := corpus.File(t, "osv/go-vulndb-all.zip")
+	dir := t.TempDir()
+	y := `
+server:
+  data_dir: ./data
+services:
+  - name: bridge
+    inventory:
+      - {type: cyclonedx, path: ` + sbom + `}
+feeds:
+  osv:
+    - path: ` + db + `
+`
+	cfg := parseConfig(t, dir, y)
+	rep := runIntake(t, cfg, openStore(t), clock(t0))
+
+	sr, err := scan.Run(context.Background(), scan.Options{Inputs: []scan.Input{{Path: sbom, Type: "cyclonedx"}}, DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sr.Findings) == 0 {
+		t.Fatal("scan found nothing: the corpus is not what this test expects")
+	}
+	key := func(eco, name, ver, id string) string {
+		return fmt.Sprintf("%s/%s@%s %s", eco, osv.NormalizeName(eco, name), ver, id)
+	}
+	want := map[string]bool{}
+	for _, f := range sr.Findings {
+		want[key(f.Ecosystem, f.Package, f.Version, f.ID)] = true
+	}
+	got := map[string]bool{}
+	for _, c := range rep.Candidates {
+		for _, a := range c.Advisories {
+			got[key(c.Ecosystem, c.Component, c.Current, a.ID)] = true
+		}
+		if len(c.Advisories) == 0 {
+			t.Errorf("candidate %s@%s without advisory, and no notes are configured", c.Component, c.Current)
+		}
+	}
+	var missing, extra []string
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("candidates differ from scan findings (%d pairs vs %d)\nmissing: %v\nextra: %v", len(got), len(want), missing, extra)
+	}
+	// scan counts the records it indexes (withdrawn ones left out); on a
+	// first run each of them is a new advisory.
+	if rep.Run.AdvisoriesNew != sr.Records || rep.Run.Records < sr.Records {
+		t.Errorf("intake read %d records, %d new; scan indexed %d", rep.Run.Records, rep.Run.AdvisoriesNew, sr.Records)
+	}
+	t.Logf("%d candidates, %d (component, advisory) pairs, %d records", len(rep.Candidates), len(got), rep.Run.Records)
+
+	// Each candidate's FixVersion fixes every advisory it lists (when
+	// they all have fixes).
+	for _, c := range rep.Candidates {
+		if !c.FixComplete || c.FixVersion == "" {
+			continue
+		}
+		for _, a := range c.Advisories {
+			last := a.Fixed[len(a.Fixed)-1]
+			if d, err := version.Compare(c.Ecosystem, c.FixVersion, last); err != nil || d < 0 {
+				t.Errorf("%s: fix version %s is below %s's fix %s (%v)", c.Component, c.FixVersion, a.ID, last, err)
+			}
+		}
+		if c.Recommended == "" {
+			t.Errorf("%s: fix %s known but nothing recommended", c.Component, c.FixVersion)
+		}
+	}
+}
+
+// TestCorpusPrometheusHighlights: highlights from the real Prometheus
+// changelog cite lines that really hold their text, and come only from
+// releases after the current version up to the recommended one.
+func TestCorpusPrometheusHighlights(t *testing.T) {
+	changelog := corpus.File(t, "changelog/prometheus.CHANGELOG.md")
+	dir := t.TempDir()
+	y := `
+server:
+  data_dir: ./data
+services:
+  - name: monitoring
+    inventory:
+      - {type: component, name: github.com/prometheus/prometheus, ecosystem: Go, version: v2.40.0, layer: app}
+feeds:
+  release_notes:
+    - {component: github.com/prometheus/prometheus, path: ` + changelog + `}
+`
+	cfg := parseConfig(t, dir, y)
+	rep := runIntake(t, cfg, openStore(t), clock(t0))
+	c := mustCandidate(t, rep.Candidates, "github.com/prometheus/prometheus")
+	t.Logf("recommended %s, newest in major %s, latest %s, %d highlights", c.Recommended, c.NewestInMajor, c.Latest, len(c.Highlights))
+	// The changelog's newest 2.x release is 2.55.1 (listed after the
+	// 2.53.x patch releases); 3.x is another major.
+	if c.Recommended != "v2.55.1" || c.NewestInMajor != "v2.55.1" {
+		t.Errorf("recommended %q newest in major %q, want v2.55.1", c.Recommended, c.NewestInMajor)
+	}
+	if !strings.HasPrefix(c.Latest, "v3.") {
+		t.Errorf("latest %q, want a 3.x release", c.Latest)
+	}
+	if c.Layer != "app" {
+		t.Errorf("layer %q, want app", c.Layer)
+	}
+	if len(c.Highlights) < 10 {
+		t.Fatalf("only %d highlights between v2.40.0 and v2.55.1", len(c.Highlights))
+	}
+	breaking := 0
+	for _, h := range c.Highlights {
+		if h.File != changelog {
+			t.Errorf("highlight cites %q, want %q", h.File, changelog)
+		}
+		line := fileLine(t, changelog, h.Line)
+		if !strings.Contains(line, textStart(h.Text)) {
+			t.Errorf("highlight of %s cites line %d %q, which does not hold %q", h.Version, h.Line, line, textStart(h.Text))
+		}
+		lo, err1 := version.Compare("Go", h.Version, "v2.40.0")
+		hi, err2 := version.Compare("Go", h.Version, "v2.55.1")
+		if err1 != nil || err2 != nil || lo <= 0 || hi > 0 {
+			t.Errorf("highlight from release %s is outside (v2.40.0, v2.55.1]", h.Version)
+		}
+		if h.Kind == "breaking" {
+			breaking++
+		}
+	}
+	if breaking == 0 || c.BreakingDigest == "" || c.Status != "needs_ack" {
+		t.Errorf("%d breaking highlights, digest %q, status %q: Prometheus [CHANGE] items are breaking", breaking, c.BreakingDigest, c.Status)
+	}
+}
