@@ -5,10 +5,9 @@
 //
 // A run ingests only what is new or changed: url feeds are fetched with
 // conditional requests (an unchanged feed is not downloaded again), and
-// advisory records are compared by ID and OSV "modified" time with what
-// the store already holds (the OSV schema requires "modified" to change
-// whenever a record does); only new, changed and removed records are
-// written. Candidates are keyed by component, ecosystem and current
+// advisory records are compared by ID and content digest with what the
+// store already holds (not by "modified" alone: the Go database's exports
+// zero it); only new, changed and removed records are written. Candidates are keyed by component, ecosystem and current
 // version, so a run that finds the same thing rewrites nothing a person
 // did: first-seen times and acknowledgements stay.
 //
@@ -256,7 +255,8 @@ func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *
 		}
 		rep.Feeds[len(rep.Feeds)-1].Records = len(es)
 		for _, e := range es {
-			// The same record in two feeds: the later modification wins.
+			// The same record in two feeds: the later modification wins,
+			// else the first feed.
 			if old, ok := byID[e.ID]; ok {
 				if e.Modified.After(old.Modified) {
 					byID[e.ID] = e
@@ -460,7 +460,7 @@ func diffAdvisories(entries []*osv.Entry, stored map[string]upfactory.AdvisoryDi
 			continue
 		}
 		present[e.ID] = true
-		d := upfactory.AdvisoryDigest{ID: e.ID, Digest: e.Modified.UTC().Format(time.RFC3339Nano), Modified: e.Modified.UTC().Format(time.RFC3339)}
+		d := upfactory.AdvisoryDigest{ID: e.ID, Digest: e.Digest, Modified: e.Modified.UTC().Format(time.RFC3339)}
 		old, ok := stored[e.ID]
 		switch {
 		case !ok:

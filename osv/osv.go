@@ -75,6 +75,11 @@ type Entry struct {
 	// DatabaseSpecific is the database's own extra data, kept as JSON.
 	// Optional.
 	DatabaseSpecific json.RawMessage `json:"database_specific,omitempty"`
+
+	// Digest is the SHA-256 of the record as Parse read it, in hex: it
+	// tells a changed record from an unchanged one even when a database
+	// does not move "modified" (the Go database's exports zero it).
+	Digest string `json:"-"`
 }
 
 // Severity is one quantitative score.

@@ -3,6 +3,8 @@ package osv
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +71,8 @@ func Parse(data []byte, source string) (*Entry, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, jsonError(data, source, err)
 	}
+	sum := sha256.Sum256(data)
+	e.Digest = hex.EncodeToString(sum[:])
 	fail := func(path, format string, args ...any) (*Entry, error) {
 		return nil, &ParseError{Source: source, Path: path, Offset: -1, Err: fmt.Errorf(format, args...)}
 	}

@@ -2,8 +2,10 @@ package osv_test
 
 import (
 	"archive/zip"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +27,8 @@ func mustRead(tb testing.TB, name string) []byte {
 }
 
 func TestParseFull(t *testing.T) {
-	e, err := osv.Parse(mustRead(t, "testdata/GHSA-example.json"), "GHSA-example.json")
+	data := mustRead(t, "testdata/GHSA-example.json")
+	e, err := osv.Parse(data, "GHSA-example.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +55,7 @@ func TestParseFull(t *testing.T) {
 		References:       []osv.Reference{{Type: "ADVISORY", URL: "https://nvd.nist.gov/vuln/detail/CVE-2020-8203"}},
 		Credits:          []osv.Credit{{Name: "Someone", Contact: []string{"mailto:someone@example.com"}, Type: "FINDER"}},
 		DatabaseSpecific: json.RawMessage(`{"github_reviewed": true}`),
+		Digest:           fmt.Sprintf("%x", sha256.Sum256(data)),
 	}
 	if diff := cmp.Diff(want, e); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
