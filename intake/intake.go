@@ -44,6 +44,7 @@ import (
 type Store interface {
 	upfactory.IntakeStore
 	Log(ctx context.Context, f upfactory.LogFilter) ([]upfactory.LogEntry, error)
+	State(ctx context.Context, service string) (*upfactory.ServiceState, error)
 }
 
 // Options configure a run.
@@ -142,6 +143,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	inv := readInventories(ctx, cfg.Services, rep)
 	keepPrevious(inv, prev)
+	if err := addReleases(ctx, opts.Store, cfg, inv); err != nil {
+		return nil, err
+	}
 	for _, sc := range inv {
 		rep.Run.Components += len(sc.components)
 	}
@@ -481,6 +485,45 @@ func diffAdvisories(entries []*osv.Entry, stored map[string]upfactory.AdvisoryDi
 	slices.Sort(remove)
 	run.AdvisoriesRemoved = len(remove)
 	return upsert, remove
+}
+
+// addReleases adds, to each delivered service with release notes of its
+// own (a release_notes entry whose component is the service's name), the
+// service itself at the version it runs: its stable version in the store,
+// else in the config. So a new release of an app flows through intake like
+// any other upgrade. Its ecosystem is the notes entry's, else SemVer.
+func addReleases(ctx context.Context, st Store, cfg *upfactory.Config, inv []serviceComponents) error {
+	for i := range inv {
+		s := inv[i].service
+		if !s.Delivered() {
+			continue
+		}
+		var src *upfactory.ReleaseNotesSource
+		for j := range cfg.Feeds.ReleaseNotes {
+			if cfg.Feeds.ReleaseNotes[j].Component == s.Name {
+				src = &cfg.Feeds.ReleaseNotes[j]
+				break
+			}
+		}
+		if src == nil {
+			continue
+		}
+		current, where := s.StableVersion, "stable_version in the config"
+		state, err := st.State(ctx, s.Name)
+		switch {
+		case err == nil && state.StableVersion != "":
+			current, where = state.StableVersion, "stable version in the store"
+		case err != nil && upfactory.ErrorCode(err) != upfactory.ENOTFOUND:
+			return err
+		}
+		eco := src.Ecosystem
+		if eco == "" {
+			eco = "SemVer"
+		}
+		inv[i].components = append(inv[i].components, upfactory.Component{Name: s.Name, Ecosystem: eco, Version: current,
+			Layer: upfactory.LayerApp, Source: "service " + s.Name + ": " + where})
+	}
+	return nil
 }
 
 // keepPrevious gives each service whose inventory could not be read the

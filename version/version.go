@@ -49,6 +49,9 @@ var schemes = map[string]Scheme{
 	"debian":    debianScheme{},
 	"nuget":     nugetScheme{},
 	"wordpress": wordpressScheme{},
+	// Not an OSV ecosystem: the versions of a service's own releases, for
+	// release notes of applications no package registry knows.
+	"semver": semverScheme{},
 }
 
 // Ecosystems lists the base ecosystem names For knows, in a fixed order.

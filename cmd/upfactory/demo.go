@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"io"
 	"net"
@@ -20,12 +20,20 @@ import (
 	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/engine"
 	uhttp "github.com/upfactory/upfactory/http"
+	"github.com/upfactory/upfactory/intake"
 	"github.com/upfactory/upfactory/loadgen"
 	"github.com/upfactory/upfactory/shop"
 )
 
 //go:embed demo.yaml
 var demoConfig string
+
+// demoData holds the demo's feeds and inventories: two real advisories of
+// golang.org/x/net (one in CISA KEV), the shop's SBOM before and after
+// 1.2.0, and its changelog before and after 1.2.0 is released.
+//
+//go:embed demodata
+var demoData embed.FS
 
 // Demo versions: the bundled shop regresses in badVersion (shop.Profiles).
 const (
@@ -38,20 +46,26 @@ const (
 
 // demoSummary is what the demo prints at the end (and as JSON with -o json).
 type demoSummary struct {
-	OK                   bool    `json:"ok"`
-	Requests             int64   `json:"requests"`
-	DeliveryFailures     int64   `json:"delivery_failures"` // connection errors and 502/503/504
-	BadRollout           string  `json:"bad_rollout_phase"`
-	BadReason            string  `json:"bad_rollout_reason"`
-	BadRequests          int64   `json:"requests_served_by_bad_version"`
-	Bad5xx               int64   `json:"errors_from_bad_version"`
-	SecondsToRollback    float64 `json:"seconds_first_bad_response_to_weight_0"`
-	GoodRollout          string  `json:"good_rollout_phase"`
-	StableVersion        string  `json:"stable_version"`
-	LogEntries           int64   `json:"log_entries"`
-	LogVerified          bool    `json:"log_verified"`
-	DataDir              string  `json:"data_dir"`
-	RollbackWindowActive bool    `json:"rollback_window_active"`
+	OK                bool    `json:"ok"`
+	Requests          int64   `json:"requests"`
+	DeliveryFailures  int64   `json:"delivery_failures"` // connection errors and 502/503/504
+	BadRollout        string  `json:"bad_rollout_phase"`
+	BadReason         string  `json:"bad_rollout_reason"`
+	BadRequests       int64   `json:"requests_served_by_bad_version"`
+	Bad5xx            int64   `json:"errors_from_bad_version"`
+	SecondsToRollback float64 `json:"seconds_first_bad_response_to_weight_0"`
+	GoodRollout       string  `json:"good_rollout_phase"`
+	StableVersion     string  `json:"stable_version"`
+	// Intake: candidates on day 1, after 1.2.0 is released, and after it
+	// is rolled out (when every candidate should be resolved).
+	CandidatesDay1       int    `json:"candidates_day1"`
+	CandidatesDay2       int    `json:"candidates_day2"`
+	CandidatesAfter      int    `json:"candidates_after_rollout"`
+	CandidatesResolved   int    `json:"candidates_resolved"`
+	LogEntries           int64  `json:"log_entries"`
+	LogVerified          bool   `json:"log_verified"`
+	DataDir              string `json:"data_dir"`
+	RollbackWindowActive bool   `json:"rollback_window_active"`
 }
 
 func freePort() (string, error) {
@@ -127,6 +141,17 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	if err != nil {
 		return nil, fmt.Errorf("the embedded demo config: %w", err)
 	}
+	for from, to := range map[string]string{
+		"osv/GO-2023-2102.json":        "feeds/osv/GO-2023-2102.json",
+		"osv/GHSA-qppj-fm5r-hxr3.json": "feeds/osv/GHSA-qppj-fm5r-hxr3.json",
+		"kev.json":                     "feeds/kev.json",
+		"CHANGELOG-1.1.0.md":           "feeds/shop.CHANGELOG.md",
+		"shop-1.0.0.cdx.json":          "inventory/shop.cdx.json",
+	} {
+		if err := writeDemoFile(dir, from, to); err != nil {
+			return nil, err
+		}
+	}
 	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
 		return nil, err
@@ -160,7 +185,15 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	time.Sleep(3 * time.Second) // a baseline before the first canary
 
 	sum := &demoSummary{DataDir: dir}
-	p("\n== 1. Rolling out %s: %s", badVersion, shop.Profiles[badVersion].Note)
+	p("\n== 1. Intake: advisories, KEV and release notes matched to the shop's SBOM")
+	rep, err := srv.RunIntake(ctx, "demo")
+	if err != nil {
+		return nil, err
+	}
+	sum.CandidatesDay1 = len(rep.Candidates)
+	printCandidates(out, rep)
+
+	p("\n== 2. Rolling out %s: %s", badVersion, shop.Profiles[badVersion].Note)
 	bad, err := followRollout(ctx, out, client, badVersion, res, "")
 	if err != nil {
 		return nil, err
@@ -183,7 +216,25 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		p("   time from its first failed response to canary weight 0: %.1fs", sum.SecondsToRollback)
 	}
 
-	p("\n== 2. Rolling out %s (healthy), through an approval gate to 100%%", goodVersion)
+	p("\n== 3. %s is released; intake sees the new notes, with a breaking item to acknowledge", goodVersion)
+	if err := writeDemoFile(dir, "CHANGELOG-1.2.0.md", "feeds/shop.CHANGELOG.md"); err != nil {
+		return nil, err
+	}
+	if rep, err = srv.RunIntake(ctx, "demo"); err != nil {
+		return nil, err
+	}
+	sum.CandidatesDay2 = len(rep.Candidates)
+	printCandidates(out, rep)
+	for _, c := range rep.Candidates {
+		if c.Status == upfactory.CandidateNeedsAck {
+			if _, err := intake.Ack(ctx, srv.Store, c.ID, "demo-approver", time.Now()); err != nil {
+				return nil, err
+			}
+			p("   %s: breaking items acknowledged by demo-approver; it may leave intake", c.ID)
+		}
+	}
+
+	p("\n== 4. Rolling out %s (healthy), through an approval gate to 100%%", goodVersion)
 	good, err := followRollout(ctx, out, client, goodVersion, res, "demo-approver")
 	if err != nil {
 		return nil, err
@@ -191,6 +242,16 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	sum.GoodRollout, sum.StableVersion = string(good.Phase), good.StableVersion
 	sum.RollbackWindowActive = good.PreviousVersion != ""
 	p("   -> %s: %s", good.Phase, good.Message)
+
+	p("\n== 5. The shop now runs %s; intake again, with its new SBOM", good.StableVersion)
+	if err := writeDemoFile(dir, "shop-1.2.0.cdx.json", "inventory/shop.cdx.json"); err != nil {
+		return nil, err
+	}
+	if rep, err = srv.RunIntake(ctx, "demo"); err != nil {
+		return nil, err
+	}
+	sum.CandidatesAfter, sum.CandidatesResolved = len(rep.Candidates), rep.Run.CandidatesResolved
+	printCandidates(out, rep)
 
 	stopLoad()
 	<-loadDone
@@ -203,13 +264,16 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		sum.LogVerified = v.OK
 	}
 	sum.OK = sum.BadRollout == string(upfactory.PhaseRolledBack) && sum.GoodRollout == string(upfactory.PhaseCompleted) &&
-		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified
+		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified &&
+		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0
 
 	p("\n== Summary")
 	p("  requests sent by simulated users:   %d", sum.Requests)
 	p("  requests the router failed to deliver: %d", sum.DeliveryFailures)
 	p("  bad version %s: %s automatically; %d requests reached it, %d failed", badVersion, sum.BadRollout, sum.BadRequests, sum.Bad5xx)
 	p("  good version %s: %s; now stable, %s kept warm for a one-command rollback", goodVersion, sum.GoodRollout, cfg.Services[0].StableVersion)
+	p("  intake: %d candidates on day 1, %d after %s was released, %d once it runs (%d resolved)",
+		sum.CandidatesDay1, sum.CandidatesDay2, goodVersion, sum.CandidatesAfter, sum.CandidatesResolved)
 	p("  operation log: %d entries, hash chain %s", sum.LogEntries, map[bool]string{true: "verified", false: "NOT verified"}[sum.LogVerified])
 	if sum.OK {
 		p("  result: OK")
@@ -290,5 +354,49 @@ func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version 
 		if st, err = c.Status(ctx, demoService); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// writeDemoFile copies the embedded demodata/from to dir/to.
+func writeDemoFile(dir, from, to string) error {
+	data, err := demoData.ReadFile("demodata/" + from)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(dir, to)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
+
+// printCandidates prints an intake run's candidates with the reasons for
+// their scores: advisories, KEV, highlights.
+func printCandidates(out io.Writer, rep *intake.Report) {
+	r := rep.Run
+	fmt.Fprintf(out, "   %d advisories, %d components: %d open candidates (%d new, %d changed, %d resolved)\n",
+		r.Records, r.Components, r.Candidates, r.CandidatesNew, r.CandidatesChanged, r.CandidatesResolved)
+	for _, c := range rep.Candidates {
+		var why []string
+		for _, a := range c.Advisories {
+			s := a.ID
+			if a.CVSSScore != nil {
+				s += fmt.Sprintf(" CVSS %.1f", *a.CVSSScore)
+			}
+			if a.KEV {
+				s += " KEV"
+			}
+			why = append(why, s)
+		}
+		kinds := map[string]int{}
+		for _, h := range c.Highlights {
+			kinds[h.Kind]++
+		}
+		for _, k := range []string{"breaking", "migration", "deprecation", "security"} {
+			if kinds[k] > 0 {
+				why = append(why, fmt.Sprintf("%d %s", kinds[k], k))
+			}
+		}
+		fmt.Fprintf(out, "   %s  risk %4.1f  %-18s %s → %-8s %-9s %s\n", c.ID, c.Risk.Total, c.Component, c.Current, c.Recommended, c.Status, strings.Join(why, ", "))
 	}
 }
