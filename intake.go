@@ -117,10 +117,11 @@ type Candidate struct {
 	// Services are the services that run the component at Current, sorted.
 	Services []string `json:"services"`
 	// Sources say where the component was found: service, file and line
-	// or JSON pointer.
-	Sources    []string    `json:"sources"`
-	Advisories []Advisory  `json:"advisories"`
-	Highlights []Highlight `json:"highlights"`
+	// or JSON pointer; the first MaxSources of them, SourcesTotal in all.
+	Sources      []string    `json:"sources"`
+	SourcesTotal int         `json:"sources_total"`
+	Advisories   []Advisory  `json:"advisories"`
+	Highlights   []Highlight `json:"highlights"`
 	// NotesFile is the changelog the highlights come from.
 	NotesFile string    `json:"notes_file,omitempty"`
 	Risk      RiskScore `json:"risk"`
@@ -137,6 +138,10 @@ type Candidate struct {
 	// Status is derived: see the Candidate* constants.
 	Status string `json:"status"`
 }
+
+// MaxSources is how many places a candidate lists: enough to find the
+// component, not every one of a fleet's (the inventories stay the record).
+const MaxSources = 50
 
 // Candidate statuses.
 const (
@@ -263,10 +268,11 @@ type IntakeStore interface {
 	AdvisoryDigests(ctx context.Context) (map[string]AdvisoryDigest, error)
 	// SaveIntake stores one run in one transaction: upserts the new and
 	// changed advisory digests, deletes removed, upserts candidates (keeping
-	// their FirstSeen and acknowledgements), marks open candidates absent
-	// from candidates resolved, records run (filling its ID) and appends
-	// entries to the operation log.
-	SaveIntake(ctx context.Context, run *IntakeRun, upsert []AdvisoryDigest, remove []string, candidates []*Candidate, entries []LogEntry) error
+	// their FirstSeen and acknowledgements), marks the candidates whose IDs
+	// are in unchanged as seen at run.Finished without rewriting them,
+	// marks open candidates in neither list resolved, records run (filling
+	// its ID) and appends entries to the operation log.
+	SaveIntake(ctx context.Context, run *IntakeRun, upsert []AdvisoryDigest, remove []string, candidates []*Candidate, unchanged []string, entries []LogEntry) error
 	// Candidates returns candidates by descending risk, then ID.
 	Candidates(ctx context.Context, f CandidateFilter) ([]*Candidate, error)
 	// Candidate returns one candidate; ENOTFOUND when there is none.

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 
@@ -114,12 +116,27 @@ func (b *builder) build(inv []serviceComponents, findings map[compKey][]scan.Fin
 			}
 		}
 	}
+	// Groups are independent: build them on every core.
+	cands := make([]*upfactory.Candidate, len(order))
+	gprobs := make([][]scan.Problem, len(order))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				cands[i], gprobs[i] = b.candidate(groups[order[i]])
+			}
+		})
+	}
+	for i := range order {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var out []*upfactory.Candidate
 	var probs []scan.Problem
-	for _, k := range order {
-		g := groups[k]
-		c, p := b.candidate(g)
-		probs = append(probs, p...)
+	for i, c := range cands {
+		probs = append(probs, gprobs[i]...)
 		if c != nil {
 			out = append(out, c)
 		}
@@ -174,17 +191,18 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 	}
 
 	c := &upfactory.Candidate{
-		ID:          CandidateID(eco, comp.Name, comp.Version),
-		Component:   comp.Name,
-		Ecosystem:   eco,
-		Layer:       comp.Layer,
-		Current:     comp.Version,
-		FixComplete: true,
-		Latest:      display(eco, latest),
-		Services:    slices.Sorted(slices.Values(g.services)),
-		Sources:     g.sources,
-		Advisories:  []upfactory.Advisory{},
-		Highlights:  []upfactory.Highlight{},
+		ID:           CandidateID(eco, comp.Name, comp.Version),
+		Component:    comp.Name,
+		Ecosystem:    eco,
+		Layer:        comp.Layer,
+		Current:      comp.Version,
+		FixComplete:  true,
+		Latest:       display(eco, latest),
+		Services:     slices.Sorted(slices.Values(g.services)),
+		Sources:      g.sources[:min(len(g.sources), upfactory.MaxSources)],
+		SourcesTotal: len(g.sources),
+		Advisories:   []upfactory.Advisory{},
+		Highlights:   []upfactory.Highlight{},
 	}
 	if len(g.findings) > 0 {
 		c.FixVersion = g.findings[0].Recommended
@@ -203,20 +221,23 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 	// The newest release in the current major that no known advisory
 	// affects.
 	curMajor := major(comp.Version)
-	entries := b.index.Lookup(eco, comp.Name)
+	var inMajor []string
 	for _, v := range known {
-		if !newer(v) || major(v) != curMajor || (!pre && isPrerelease(eco, v)) {
-			continue
+		if newer(v) && major(v) == curMajor && (pre || !isPrerelease(eco, v)) {
+			inMajor = append(inMajor, v)
 		}
-		if c.NewestInMajor != "" {
-			if d, err := compare(v, c.NewestInMajor); err != nil || d <= 0 {
-				continue
-			}
+	}
+	// Newest first: the first one no advisory affects is the answer.
+	slices.SortStableFunc(inMajor, func(a, b string) int {
+		d, _ := compare(b, a)
+		return d
+	})
+	entries := b.index.Lookup(eco, comp.Name)
+	for _, v := range inMajor {
+		if !affectedByAny(entries, eco, comp.Name, v) {
+			c.NewestInMajor = display(eco, v)
+			break
 		}
-		if affectedByAny(entries, eco, comp.Name, v) {
-			continue
-		}
-		c.NewestInMajor = display(eco, v)
 	}
 	switch {
 	case c.FixVersion != "" && c.NewestInMajor != "" && !less(compare, c.NewestInMajor, c.FixVersion):

@@ -19,7 +19,10 @@
 package intake
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -199,6 +202,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		c.LastSeen = finished
 	}
 	entriesLog := compare(cands, prev, rep, finished)
+	write, unchanged := dirty(cands, prev)
 
 	rep.Run.Finished = finished
 	rep.Run.Candidates = len(cands)
@@ -212,14 +216,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			rep.Run.Records, rep.Run.AdvisoriesNew, rep.Run.AdvisoriesChanged, rep.Run.AdvisoriesRemoved,
 			rep.Run.Candidates, rep.Run.CandidatesNew, rep.Run.CandidatesChanged, rep.Run.CandidatesResolved, rep.Run.Problems),
 	})
-	if err := opts.Store.SaveIntake(ctx, &rep.Run, upsert, remove, cands, entriesLog); err != nil {
+	if err := opts.Store.SaveIntake(ctx, &rep.Run, upsert, remove, write, unchanged, entriesLog); err != nil {
 		return nil, err
 	}
 	progress(fmt.Sprintf("candidates: %d open (%d new, %d changed, %d resolved)",
 		rep.Run.Candidates, rep.Run.CandidatesNew, rep.Run.CandidatesChanged, rep.Run.CandidatesResolved))
-	if rep.Candidates, err = opts.Store.Candidates(ctx, upfactory.CandidateFilter{}); err != nil {
-		return nil, err
-	}
+	rep.Candidates = asStored(cands, prev)
 	return rep, nil
 }
 
@@ -424,12 +426,32 @@ func match(ix *osv.Index, inv []serviceComponents, enr scan.Enrichment, rep *Rep
 			}
 		}
 	}
-	found, mprobs := ix.Evaluate(comps)
-	for _, p := range mprobs {
-		rep.Problems = append(rep.Problems, Problem{Kind: "match", Source: p.Component.Source, Message: p.Error()})
+	// Evaluate and assess in chunks, on every core; the index is read-only.
+	n := runtime.GOMAXPROCS(0)
+	size := (len(comps) + n - 1) / max(n, 1)
+	type result struct {
+		found []scan.Finding
+		probs []osv.MatchProblem
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		lo, hi := min(i*size, len(comps)), min((i+1)*size, len(comps))
+		wg.Go(func() {
+			found, probs := ix.Evaluate(comps[lo:hi])
+			results[i] = result{scan.Assess(found, enr), probs}
+		})
+	}
+	wg.Wait()
+	var assessed []scan.Finding
+	for _, r := range results {
+		for _, p := range r.probs {
+			rep.Problems = append(rep.Problems, Problem{Kind: "match", Source: p.Component.Source, Message: p.Error()})
+		}
+		assessed = append(assessed, r.found...)
 	}
 	out := map[compKey][]scan.Finding{}
-	for _, f := range scan.Assess(found, enr) {
+	for _, f := range assessed {
 		k := compKey{f.Ecosystem, osv.NormalizeName(f.Ecosystem, f.Package), f.Version}
 		out[k] = append(out[k], f)
 	}
@@ -585,6 +607,66 @@ func compare(cands, prev []*upfactory.Candidate, rep *Report, at time.Time) []up
 		}
 	}
 	return entries
+}
+
+// dirty splits cands into those to write and the IDs of those stored
+// exactly as they are.
+func dirty(cands, prev []*upfactory.Candidate) (write []*upfactory.Candidate, unchanged []string) {
+	before := map[string]*upfactory.Candidate{}
+	for _, p := range prev {
+		before[p.ID] = p
+	}
+	for _, c := range cands {
+		if p, ok := before[c.ID]; ok && sameStored(p, c) {
+			unchanged = append(unchanged, c.ID)
+			continue
+		}
+		write = append(write, c)
+	}
+	return write, unchanged
+}
+
+// sameStored reports whether a and b differ only in what the store keeps
+// apart from a candidate's data: times, acknowledgement and status.
+func sameStored(a, b *upfactory.Candidate) bool {
+	strip := func(c *upfactory.Candidate) []byte {
+		x := *c
+		x.FirstSeen, x.LastSeen, x.ResolvedAt, x.Ack, x.Status = time.Time{}, time.Time{}, nil, nil, ""
+		data, err := json.Marshal(&x)
+		if err != nil {
+			return nil
+		}
+		return data
+	}
+	da, db := strip(a), strip(b)
+	return da != nil && bytes.Equal(da, db)
+}
+
+// asStored returns cands as the store now holds them: first seen and
+// acknowledged as before, with their status; by descending risk, then ID.
+func asStored(cands, prev []*upfactory.Candidate) []*upfactory.Candidate {
+	before := map[string]*upfactory.Candidate{}
+	for _, p := range prev {
+		before[p.ID] = p
+	}
+	out := make([]*upfactory.Candidate, len(cands))
+	for i, c := range cands {
+		x := *c
+		x.FirstSeen = c.LastSeen
+		if p, ok := before[c.ID]; ok {
+			x.FirstSeen, x.Ack = p.FirstSeen, p.Ack
+		}
+		x.ResolvedAt = nil
+		x.Status = x.ComputeStatus()
+		out[i] = &x
+	}
+	slices.SortFunc(out, func(a, b *upfactory.Candidate) int {
+		if c := cmp.Compare(b.Risk.Total, a.Risk.Total); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 // fingerprint is what makes a candidate different for a person reading

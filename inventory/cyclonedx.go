@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -31,6 +32,12 @@ type cdxEnvelope struct {
 // tooling) are kept with " (dev)" after their Source. Services are not
 // components and are not read.
 func ParseCycloneDX(name string, data []byte) ([]upfactory.Component, []Problem, error) {
+	// Most BOMs are well-formed: decode them in one pass. Only when that
+	// fails is each component decoded on its own, so that the bad one is
+	// reported with its place and the others are still read.
+	if comps, probs, ok := parseCycloneDXFast(name, data); ok {
+		return comps, probs, nil
+	}
 	var bom cdxEnvelope
 	if err := json.Unmarshal(data, &bom); err != nil {
 		return nil, nil, fmt.Errorf("reading %s: not a CycloneDX JSON BOM: %w", name, err)
@@ -43,7 +50,7 @@ func ParseCycloneDX(name string, data []byte) ([]upfactory.Component, []Problem,
 	}
 	c := &collector{file: name}
 
-	var app cdx.Component
+	var app cdxComponent
 	hasApp := false
 	if bom.Metadata != nil && len(bom.Metadata.Component) > 0 && string(bom.Metadata.Component) != "null" {
 		comp, _, err := decodeCDXComponent(bom.Metadata.Component)
@@ -81,7 +88,7 @@ func ParseCycloneDX(name string, data []byte) ([]upfactory.Component, []Problem,
 				continue
 			}
 			layer := upfactory.LayerDependency
-			if comp.Type == cdx.ComponentTypeOS || comp.Type == cdx.ComponentTypePlatform {
+			if comp.Type == string(cdx.ComponentTypeOS) || comp.Type == string(cdx.ComponentTypePlatform) {
 				layer = upfactory.LayerOS
 			}
 			addCDX(c, comp, p, layer, direct[comp.BOMRef] && comp.BOMRef != "")
@@ -92,35 +99,95 @@ func ParseCycloneDX(name string, data []byte) ([]upfactory.Component, []Problem,
 	return c.result()
 }
 
-// decodeCDXComponent decodes one component without its nested components,
-// which it returns raw.
-func decodeCDXComponent(raw json.RawMessage) (cdx.Component, []json.RawMessage, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return cdx.Component{}, nil, err
+// cdxComponent is the part of a CycloneDX component inventory reads. It is
+// decoded directly rather than through cyclonedx-go's Component, which
+// costs three decodes and an encode per component (its nested components
+// must be walked one by one to give each problem its JSON pointer) and
+// dominates the reading of fleet-sized SBOMs.
+type cdxComponent struct {
+	Type       string            `json:"type"`
+	BOMRef     string            `json:"bom-ref"`
+	Group      string            `json:"group"`
+	Name       string            `json:"name"`
+	Version    string            `json:"version"`
+	PackageURL string            `json:"purl"`
+	Scope      string            `json:"scope"`
+	Components []json.RawMessage `json:"components"`
+}
+
+// cdxTree is a component with its nested components decoded too.
+type cdxTree struct {
+	cdxComponent
+	Components []cdxTree `json:"components"`
+}
+
+// parseCycloneDXFast reads a BOM whose every part decodes; ok is false
+// for any other, which the slow path then reads and explains.
+func parseCycloneDXFast(name string, data []byte) (comps []upfactory.Component, probs []Problem, ok bool) {
+	var bom struct {
+		BOMFormat   string `json:"bomFormat"`
+		SpecVersion string `json:"specVersion"`
+		Metadata    *struct {
+			Component *cdxTree `json:"component"`
+		} `json:"metadata"`
+		Components   []cdxTree        `json:"components"`
+		Dependencies []cdx.Dependency `json:"dependencies"`
 	}
-	if fields == nil {
-		return cdx.Component{}, nil, fmt.Errorf("component is null")
+	if json.Unmarshal(data, &bom) != nil || bom.BOMFormat != "CycloneDX" || !strings.HasPrefix(bom.SpecVersion, "1.") {
+		return nil, nil, false
 	}
-	var children []json.RawMessage
-	if ch, ok := fields["components"]; ok {
-		if err := json.Unmarshal(ch, &children); err != nil {
-			return cdx.Component{}, nil, fmt.Errorf("components: %w", err)
+	c := &collector{file: name}
+	direct := map[string]bool{}
+	var app *cdxTree
+	if bom.Metadata != nil {
+		app = bom.Metadata.Component
+	}
+	if app != nil && app.BOMRef != "" {
+		for _, d := range bom.Dependencies {
+			if d.Ref == app.BOMRef && d.Dependencies != nil {
+				for _, ref := range *d.Dependencies {
+					direct[ref] = true
+				}
+			}
 		}
-		delete(fields, "components")
 	}
-	rest, err := json.Marshal(fields)
-	if err != nil {
-		return cdx.Component{}, nil, err
+	if app != nil {
+		addCDX(c, app.cdxComponent, "/metadata/component", upfactory.LayerApp, false)
 	}
-	var comp cdx.Component
-	if err := json.Unmarshal(rest, &comp); err != nil {
-		return cdx.Component{}, nil, err
+	var walk func(ts []cdxTree, path string)
+	walk = func(ts []cdxTree, path string) {
+		for i := range ts {
+			t := &ts[i]
+			p := path + pointer(i)
+			layer := upfactory.LayerDependency
+			if t.Type == string(cdx.ComponentTypeOS) || t.Type == string(cdx.ComponentTypePlatform) {
+				layer = upfactory.LayerOS
+			}
+			addCDX(c, t.cdxComponent, p, layer, direct[t.BOMRef] && t.BOMRef != "")
+			walk(t.Components, p+"/components")
+		}
 	}
+	walk(bom.Components, "/components")
+	comps, probs, err := c.result()
+	return comps, probs, err == nil
+}
+
+// decodeCDXComponent decodes one component; its nested components come
+// back raw.
+func decodeCDXComponent(raw json.RawMessage) (cdxComponent, []json.RawMessage, error) {
+	var comp cdxComponent
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return comp, nil, fmt.Errorf("component is null")
+	}
+	if err := json.Unmarshal(raw, &comp); err != nil {
+		return cdxComponent{}, nil, err
+	}
+	children := comp.Components
+	comp.Components = nil
 	return comp, children, nil
 }
 
-func addCDX(c *collector, comp cdx.Component, path, layer string, direct bool) {
+func addCDX(c *collector, comp cdxComponent, path, layer string, direct bool) {
 	label := comp.Name
 	if comp.Group != "" {
 		label = comp.Group + "/" + comp.Name
@@ -140,7 +207,7 @@ func addCDX(c *collector, comp cdx.Component, path, layer string, direct bool) {
 	out.Direct = direct
 	n := len(c.comps)
 	c.add(out, 0, path)
-	if comp.Scope == cdx.ScopeExcluded && len(c.comps) > n {
+	if comp.Scope == string(cdx.ScopeExcluded) && len(c.comps) > n {
 		// Excluded: present in the build (tests, tooling) but not shipped.
 		c.comps[n].Source += devMark
 	}

@@ -247,27 +247,40 @@ func compareEvents(a, b event) int {
 	return a.kind - b.kind
 }
 
-// sortVersions sorts vs by s, unparsable ones last in string order.
+// sortVersions sorts vs by s, unparsable ones last in string order. Each
+// version is parsed once.
 func sortVersions(s version.Scheme, vs []string) {
 	if s == nil {
 		slices.Sort(vs)
 		return
 	}
-	slices.SortStableFunc(vs, func(a, b string) int {
-		va, ea := s.Parse(a)
-		vb, eb := s.Parse(b)
+	type parsed struct {
+		raw string
+		v   version.Version // nil when it does not parse
+	}
+	ps := make([]parsed, len(vs))
+	for i, raw := range vs {
+		ps[i].raw = raw
+		if v, err := s.Parse(raw); err == nil {
+			ps[i].v = v
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b parsed) int {
 		switch {
-		case ea == nil && eb == nil:
-			if c := va.Compare(vb); c != 0 {
+		case a.v != nil && b.v != nil:
+			if c := a.v.Compare(b.v); c != 0 {
 				return c
 			}
-		case ea == nil:
+		case a.v != nil:
 			return -1
-		case eb == nil:
+		case b.v != nil:
 			return 1
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.raw, b.raw)
 	})
+	for i := range ps {
+		vs[i] = ps[i].raw
+	}
 }
 
 // PackageMatches reports whether the record's package p names the

@@ -281,10 +281,14 @@ func Assess(found []osv.Finding, enr Enrichment) []Finding {
 	for _, f := range found {
 		byComp[f.Component] = append(byComp[f.Component], f)
 	}
+	targets := make(map[upfactory.Component]string, len(byComp))
+	for c, fs := range byComp {
+		targets[c], _ = osv.UpgradeTarget(c.Ecosystem, fs)
+	}
 	out := make([]Finding, 0, len(found))
 	for _, f := range found {
 		c := f.Component
-		target, _ := osv.UpgradeTarget(c.Ecosystem, byComp[c])
+		target := targets[c]
 		r := Finding{
 			ID:          f.ID,
 			Aliases:     nonNil(f.Aliases),

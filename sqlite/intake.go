@@ -38,7 +38,7 @@ func (db *DB) AdvisoryDigests(ctx context.Context) (map[string]upfactory.Advisor
 // SaveIntake stores one intake run in one transaction; on any error
 // nothing is written and run and entries are unchanged.
 func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert []upfactory.AdvisoryDigest, remove []string,
-	candidates []*upfactory.Candidate, entries []upfactory.LogEntry) error {
+	candidates []*upfactory.Candidate, unchanged []string, entries []upfactory.LogEntry) error {
 	if run == nil {
 		return upfactory.Errorf(upfactory.EINVALID, "no intake run to save")
 	}
@@ -52,7 +52,7 @@ func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert [
 			return upfactory.Errorf(upfactory.EINVALID, "candidate %d has no ID", i)
 		}
 		stored := *c
-		stored.FirstSeen, stored.ResolvedAt, stored.Ack, stored.Status = time.Time{}, nil, nil, ""
+		stored.FirstSeen, stored.LastSeen, stored.ResolvedAt, stored.Ack, stored.Status = time.Time{}, time.Time{}, nil, nil, ""
 		if bodies[i], err = json.Marshal(&stored); err != nil {
 			return upfactory.Errorf(upfactory.EINVALID, "candidate %s cannot be written as JSON: %v", c.ID, err)
 		}
@@ -106,6 +106,19 @@ func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert [
 				return fmt.Errorf("storing candidate %s: %w", c.ID, err)
 			}
 		}
+		if len(unchanged) > 0 {
+			seen, err := tx.PrepareContext(ctx, `UPDATE candidates SET last_seen = ?, run_id = ? WHERE id = ? AND resolved_at IS NULL`)
+			if err != nil {
+				return fmt.Errorf("preparing candidate update: %w", err)
+			}
+			defer seen.Close()
+			at := run.Finished.UTC().Format(time.RFC3339Nano)
+			for _, id := range unchanged {
+				if _, err := seen.ExecContext(ctx, at, runID, id); err != nil {
+					return fmt.Errorf("marking candidate %s seen: %w", id, err)
+				}
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE candidates SET resolved_at = ? WHERE resolved_at IS NULL AND run_id != ?`,
 			run.Finished.UTC().Format(time.RFC3339Nano), runID); err != nil {
 			return fmt.Errorf("resolving candidates: %w", err)
@@ -120,14 +133,14 @@ func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert [
 	return nil
 }
 
-const candidateColumns = `c.id, c.first_seen, c.resolved_at, c.data,
+const candidateColumns = `c.id, c.first_seen, c.last_seen, c.resolved_at, c.data,
 	(SELECT json_object('by', a.acked_by, 'at', a.at, 'digest', a.digest) FROM candidate_acks a
 	 WHERE a.candidate_id = c.id ORDER BY a.seq DESC LIMIT 1)`
 
 func scanCandidate(row interface{ Scan(...any) error }) (*upfactory.Candidate, error) {
-	var id, first, data string
+	var id, first, last, data string
 	var resolved, ack sql.NullString
-	if err := row.Scan(&id, &first, &resolved, &data, &ack); err != nil {
+	if err := row.Scan(&id, &first, &last, &resolved, &data, &ack); err != nil {
 		return nil, err
 	}
 	var c upfactory.Candidate
@@ -136,6 +149,9 @@ func scanCandidate(row interface{ Scan(...any) error }) (*upfactory.Candidate, e
 	}
 	var err error
 	if c.FirstSeen, err = time.Parse(time.RFC3339Nano, first); err != nil {
+		return nil, fmt.Errorf("decoding candidate %s: %w", id, err)
+	}
+	if c.LastSeen, err = time.Parse(time.RFC3339Nano, last); err != nil {
 		return nil, fmt.Errorf("decoding candidate %s: %w", id, err)
 	}
 	if resolved.Valid {

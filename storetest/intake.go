@@ -55,7 +55,7 @@ func saveRun(t *testing.T, s IntakeStore, at time.Time, upsert []upfactory.Advis
 	t.Helper()
 	run := &upfactory.IntakeRun{Started: at, Finished: at, Trigger: "test", Candidates: len(cands)}
 	entries := []upfactory.LogEntry{{Time: at, Actor: upfactory.ActorSystem, Action: "intake.run", Subject: "test"}}
-	if err := s.SaveIntake(t.Context(), run, upsert, remove, cands, entries); err != nil {
+	if err := s.SaveIntake(t.Context(), run, upsert, remove, cands, nil, entries); err != nil {
 		t.Fatalf("SaveIntake: %v", err)
 	}
 	if run.ID == 0 {
@@ -137,6 +137,15 @@ func testCandidatesLifecycle(t *testing.T, s IntakeStore) {
 	if len(all) != 2 {
 		t.Errorf("with resolved: %v, want both", candidateIDs(all))
 	}
+	// Unchanged: seen again without being rewritten.
+	t2 := t1.Add(30 * time.Minute)
+	run := &upfactory.IntakeRun{Started: t2, Finished: t2}
+	if err := s.SaveIntake(ctx, run, nil, nil, nil, []string{"c-a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Candidate(ctx, "c-a"); c.ResolvedAt != nil || !c.LastSeen.Equal(t2) || c.Risk.Total != 45 || !c.FirstSeen.Equal(t0) {
+		t.Errorf("c-a kept as unchanged: resolved %v last %v risk %v first %v", c.ResolvedAt, c.LastSeen, c.Risk.Total, c.FirstSeen)
+	}
 	// Seen again: open again.
 	saveRun(t, s, t1.Add(time.Hour), nil, nil, a2, b)
 	if c, _ := s.Candidate(ctx, "c-b"); c.ResolvedAt != nil || !c.FirstSeen.Equal(t0) {
@@ -197,11 +206,11 @@ func testSaveIntakeInvalid(t *testing.T, s IntakeStore) {
 	bad := newCandidate("", 40, t0, "checkout")
 	run := &upfactory.IntakeRun{Started: t0, Finished: t0}
 	err := s.SaveIntake(ctx, run, []upfactory.AdvisoryDigest{{ID: "GO-2", Digest: "d"}}, []string{"GO-1"},
-		[]*upfactory.Candidate{bad}, nil)
+		[]*upfactory.Candidate{bad}, nil, nil)
 	wantCode(t, "a candidate without ID", err, upfactory.EINVALID)
 	nan := newCandidate("c-n", 40, t0)
 	nan.Risk.Total = nan.Risk.Total / 0 * 0 // NaN cannot be written as JSON
-	err = s.SaveIntake(ctx, run, nil, []string{"GO-1"}, []*upfactory.Candidate{nan}, nil)
+	err = s.SaveIntake(ctx, run, nil, []string{"GO-1"}, []*upfactory.Candidate{nan}, nil, nil)
 	if err == nil {
 		t.Fatal("SaveIntake of a NaN risk succeeded")
 	}

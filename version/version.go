@@ -81,7 +81,16 @@ func For(ecosystem string) (Scheme, error) {
 
 // SemVer returns the scheme of OSV "SEMVER" ranges: SemVer 2.0.0, whatever
 // the ecosystem. A leading "v" is accepted, as Go's versions carry one.
-func SemVer() Scheme { return semverScheme{} }
+func SemVer() Scheme { return semverMemo }
+
+var semverMemo = Memo(semverScheme{})
+
+func init() {
+	// Every scheme handed out remembers what it parsed (see Memo).
+	for k, s := range schemes {
+		schemes[k] = Memo(s)
+	}
+}
 
 // Compare parses a and b in the ecosystem's scheme and compares them.
 func Compare(ecosystem, a, b string) (int, error) {

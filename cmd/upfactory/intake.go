@@ -276,7 +276,7 @@ func writeCandidate(w io.Writer, c *upfactory.Candidate) {
 	fmt.Fprintf(w, "  services     %s\n", strings.Join(c.Services, ", "))
 	for i, s := range c.Sources {
 		if i == 5 {
-			fmt.Fprintf(w, "               … %d more\n", len(c.Sources)-5)
+			fmt.Fprintf(w, "               … %d more\n", max(c.SourcesTotal, len(c.Sources))-5)
 			break
 		}
 		fmt.Fprintf(w, "               %s\n", s)
