@@ -234,7 +234,7 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 	})
 	entries := b.index.Lookup(eco, comp.Name)
 	for _, v := range inMajor {
-		if !affectedByAny(entries, eco, comp.Name, v) {
+		if !b.affectedByAny(entries, eco, comp.Name, v) {
 			c.NewestInMajor = display(eco, v)
 			break
 		}
@@ -432,9 +432,9 @@ func (b *builder) knownVersions(comp upfactory.Component, ln *loadedNotes) []str
 	return out
 }
 
-func affectedByAny(entries []*osv.Entry, eco, name, v string) bool {
+func (b *builder) affectedByAny(entries []*osv.Entry, eco, name, v string) bool {
 	for _, e := range entries {
-		if hit, _, err := osv.Affected(e, eco, name, v); err != nil || hit {
+		if hit, _, err := b.index.Affected(e, eco, name, v); err != nil || hit {
 			return true
 		}
 	}

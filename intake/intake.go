@@ -88,6 +88,21 @@ type Report struct {
 	Changed  []string  `json:"changed"`
 	Resolved []string  `json:"resolved"`
 	Problems []Problem `json:"problems"`
+	// Timings are the seconds each phase took.
+	Timings Timings `json:"timings"`
+}
+
+// Timings are the seconds each phase of a run took: reading the feeds
+// (and indexing the advisories), reading the stored candidates, reading the
+// inventories, matching components with advisories, building and scoring
+// candidates, and storing the result.
+type Timings struct {
+	Feeds     float64 `json:"feeds"`
+	Previous  float64 `json:"previous"`
+	Inventory float64 `json:"inventory"`
+	Match     float64 `json:"match"`
+	Build     float64 `json:"build"`
+	Store     float64 `json:"store"`
 }
 
 // Run runs intake once and stores its result.
@@ -110,6 +125,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep := &Report{Problems: []Problem{}, Feeds: []FeedStatus{}}
 	rep.Run.Started = now().UTC()
+	mark := time.Now()
+	lap := func(d *float64) {
+		t := time.Now()
+		*d = t.Sub(mark).Seconds()
+		mark = t
+	}
 	rep.Run.Trigger = opts.Trigger
 
 	// Feeds.
@@ -136,6 +157,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lap(&rep.Timings.Feeds)
 
 	// Inventories, read in parallel: they are many small files. A service
 	// whose inventory cannot be read keeps the components its open
@@ -144,6 +166,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	lap(&rep.Timings.Previous)
 	inv := readInventories(ctx, cfg.Services, rep)
 	keepPrevious(inv, prev)
 	if err := addReleases(ctx, opts.Store, cfg, inv); err != nil {
@@ -156,9 +179,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lap(&rep.Timings.Inventory)
 
 	// Match each distinct component once.
 	findings := match(ix, inv, enr, rep)
+	progress(fmt.Sprintf("match: %d components with advisories", len(findings)))
+	lap(&rep.Timings.Match)
 
 	b := &builder{
 		index:      ix,
@@ -190,6 +216,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	cands, probs := b.build(inv, findings)
 	rep.Problems = append(rep.Problems, probs...)
+	progress(fmt.Sprintf("build: %d candidates scored", len(cands)))
+	lap(&rep.Timings.Build)
 
 	// What changed since the stored state.
 	stored, err := opts.Store.AdvisoryDigests(ctx)
@@ -222,6 +250,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	progress(fmt.Sprintf("candidates: %d open (%d new, %d changed, %d resolved)",
 		rep.Run.Candidates, rep.Run.CandidatesNew, rep.Run.CandidatesChanged, rep.Run.CandidatesResolved))
 	rep.Candidates = asStored(cands, prev)
+	lap(&rep.Timings.Store)
 	return rep, nil
 }
 

@@ -43,6 +43,15 @@ import (
 // the version is affected and some range could not be evaluated (its
 // ecosystem has no ordering here, or a version does not parse).
 func Affected(e *Entry, ecosystem, name, ver string) (affected bool, fixed []string, err error) {
+	return affectedWith(e, ecosystem, name, ver, prepareEvents)
+}
+
+// prepareFunc returns a range's events parsed in s and in evaluation order.
+type prepareFunc func(r *Range, s version.Scheme) ([]event, error)
+
+func prepareEvents(r *Range, s version.Scheme) ([]event, error) { return prepare(s, r.Events) }
+
+func affectedWith(e *Entry, ecosystem, name, ver string, prep prepareFunc) (affected bool, fixed []string, err error) {
 	if e == nil || e.Withdrawn != nil {
 		return false, nil, nil
 	}
@@ -54,7 +63,7 @@ func Affected(e *Entry, ecosystem, name, ver string) (affected bool, fixed []str
 		if !PackageMatches(a.Package, ecosystem, name) {
 			continue
 		}
-		hit, fx, err := evalAffected(a, ecosystem, ver)
+		hit, fx, err := evalAffected(a, ecosystem, ver, prep)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s affected[%d]: %w", e.ID, i, err))
 		}
@@ -74,7 +83,7 @@ func Affected(e *Entry, ecosystem, name, ver string) (affected bool, fixed []str
 }
 
 // evalAffected evaluates one affected entry for ver.
-func evalAffected(a *AffectedPackage, ecosystem, ver string) (bool, []string, error) {
+func evalAffected(a *AffectedPackage, ecosystem, ver string, prep prepareFunc) (bool, []string, error) {
 	hit := false
 	var errs []error
 	var fixes []string
@@ -118,11 +127,17 @@ func evalAffected(a *AffectedPackage, ecosystem, ver string) (bool, []string, er
 			errs = append(errs, fmt.Errorf("ranges[%d]: unknown range type %q", j, r.Type))
 			continue
 		}
-		in, fix, err := InRange(s, r.Events, ver)
+		v, err := s.Parse(ver)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ranges[%d]: %w", j, err))
 			continue
 		}
+		evs, err := prep(r, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ranges[%d]: %w", j, err))
+			continue
+		}
+		in, fix := inEvents(v, evs)
 		if in {
 			hit = true
 			if fix != "" {
@@ -162,6 +177,16 @@ func InRange(s version.Scheme, events []Event, ver string) (in bool, fix string,
 	if err != nil {
 		return false, "", err
 	}
+	evs, err := prepare(s, events)
+	if err != nil {
+		return false, "", err
+	}
+	in, fix = inEvents(v, evs)
+	return in, fix, nil
+}
+
+// prepare parses events in s and sorts them in evaluation order.
+func prepare(s version.Scheme, events []Event) ([]event, error) {
 	evs := make([]event, 0, len(events))
 	for _, e := range events {
 		var ev event
@@ -179,12 +204,19 @@ func InRange(s version.Scheme, events []Event, ver string) (in bool, fix string,
 		}
 		special := (ev.kind == evIntroduced && ev.raw == "0") || (ev.kind == evLimit && strings.Contains(ev.raw, "*"))
 		if !special {
+			var err error
 			if ev.v, err = s.Parse(ev.raw); err != nil {
-				return false, "", fmt.Errorf("event version: %w", err)
+				return nil, fmt.Errorf("event version: %w", err)
 			}
 		}
 		evs = append(evs, ev)
 	}
+	slices.SortStableFunc(evs, compareEvents)
+	return evs, nil
+}
+
+// inEvents evaluates prepared events for v.
+func inEvents(v version.Version, evs []event) (in bool, fix string) {
 	// BeforeLimits: with no limit events an implicit "*" applies.
 	limited, below := false, false
 	for _, ev := range evs {
@@ -197,9 +229,8 @@ func InRange(s version.Scheme, events []Event, ver string) (in bool, fix string,
 		}
 	}
 	if limited && !below {
-		return false, "", nil
+		return false, ""
 	}
-	slices.SortStableFunc(evs, compareEvents)
 	for _, ev := range evs {
 		switch ev.kind {
 		case evIntroduced:
@@ -219,11 +250,11 @@ func InRange(s version.Scheme, events []Event, ver string) (in bool, fix string,
 	if in {
 		for _, ev := range evs {
 			if ev.kind == evFixed && v.Compare(ev.v) < 0 {
-				return true, ev.raw, nil
+				return true, ev.raw
 			}
 		}
 	}
-	return in, "", nil
+	return in, ""
 }
 
 func compareEvents(a, b event) int {

@@ -3,6 +3,7 @@ package osv
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/package-url/packageurl-go"
 
@@ -21,6 +22,31 @@ type Index struct {
 	canonical map[string]string   // any ID → canonical ID of its group
 	names     map[string][]string // canonical ID → every ID of the group, sorted
 	entries   int
+	// prepared holds each range's events parsed and sorted, computed on
+	// first use: *Range → preparedRange. A range's scheme follows from its
+	// record, so the pointer is key enough.
+	prepared sync.Map
+}
+
+type preparedRange struct {
+	evs []event
+	err error
+}
+
+func (ix *Index) prepare(r *Range, s version.Scheme) ([]event, error) {
+	if p, ok := ix.prepared.Load(r); ok {
+		pr := p.(preparedRange)
+		return pr.evs, pr.err
+	}
+	evs, err := prepare(s, r.Events)
+	ix.prepared.Store(r, preparedRange{evs, err})
+	return evs, err
+}
+
+// Affected is the package function Affected for a record of the index,
+// with the record's ranges parsed once for all calls.
+func (ix *Index) Affected(e *Entry, ecosystem, name, ver string) (bool, []string, error) {
+	return affectedWith(e, ecosystem, name, ver, ix.prepare)
 }
 
 type pkgKey struct{ ecosystem, name string }
@@ -156,7 +182,7 @@ func (ix *Index) Evaluate(components []upfactory.Component) ([]Finding, []MatchP
 		}
 		byID := make(map[string]*Finding)
 		for _, e := range ix.Lookup(eco, name) {
-			hit, fixed, err := Affected(e, eco, name, c.Version)
+			hit, fixed, err := ix.Affected(e, eco, name, c.Version)
 			if err != nil {
 				problems = append(problems, MatchProblem{Component: c, ID: e.ID, Err: err})
 				continue
