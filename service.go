@@ -9,6 +9,7 @@ type Config struct {
 	Feeds    FeedsConfig  `yaml:"feeds" json:"feeds"`
 	Intake   IntakeConfig `yaml:"intake" json:"intake"`
 	Risk     RiskConfig   `yaml:"risk" json:"risk"`
+	Policies PolicyConfig `yaml:"policies" json:"policies"`
 }
 
 // Service returns the service named name, or nil.

@@ -465,6 +465,23 @@ services:
 		},
 	},
 	{
+		name: "policies",
+		yaml: `policies:
+  windows:
+    - {name: weekly, cron: "0 25 * * *", duration: 0s, timezone: Nowhere/City}
+  freezes:
+    - {name: xmas, from: 2026-12-24}
+services:
+  - name: web
+`,
+		want: []string{
+			`3:28 policies.windows[0].cron: end of range (25) above maximum (23)`,
+			`3:52 policies.windows[0].duration: must be more than 0`,
+			`3:66 policies.windows[0].timezone: unknown time zone Nowhere/City`,
+			`5:8 policies.freezes[0]: a date range needs both from and to`,
+		},
+	},
+	{
 		name: "several problems at once",
 		yaml: `services:
   - name: checkout

@@ -9,6 +9,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/inventory"
+	"github.com/upfactory/upfactory/policy"
 	"github.com/upfactory/upfactory/risk"
 )
 
@@ -108,6 +109,10 @@ func (l *loader) intake(c *upfactory.Config) {
 		if strings.TrimSpace(name) == "" {
 			l.report(fmt.Sprintf("intake.stateful[%d]", i), "empty component name")
 		}
+	}
+	for _, err := range policy.Validate(c.Policies) {
+		key, msg, _ := strings.Cut(err.Error(), ": ")
+		l.report(key, "%s", msg)
 	}
 	if len(c.Risk.Weights) > 0 {
 		for _, k := range sortedKeys(c.Risk.Weights) {

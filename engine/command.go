@@ -25,6 +25,11 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) 
 			return nil, err
 		}
 	}
+	if e.opts.Admit != nil {
+		if err := e.opts.Admit(ctx, name, version, e.opts.Now()); err != nil {
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.st)

@@ -29,6 +29,12 @@ func TestIntakeStore(t *testing.T) {
 	})
 }
 
+func TestPolicyStore(t *testing.T) {
+	storetest.RunPolicy(t, func(t *testing.T) storetest.PolicyStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}
+
 // MustOpen opens the store at path and closes it when the test ends.
 func MustOpen(tb testing.TB, path string) *sqlite.DB {
 	tb.Helper()

@@ -32,6 +32,9 @@ func main() {
 type exitError struct {
 	code int
 	err  error
+	// reported: the command already printed its result (a report with
+	// -o json); the error goes to stderr only, so stdout stays one document.
+	reported bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -54,6 +57,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	var cerrs config.Errors
+	if ee, ok := errors.AsType[*exitError](err); ok && ee.reported {
+		fmt.Fprintln(stderr, "upfactory:", message(err))
+		return code
+	}
 	switch {
 	case errors.As(err, &cerrs):
 		fmt.Fprintf(stderr, "upfactory: the config has %d problem(s):\n%v\n", len(cerrs), cerrs)
@@ -144,7 +151,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "api-token", os.Getenv("UPFACTORY_API_TOKEN"), "bearer token for changes (env UPFACTORY_API_TOKEN)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCmd(g), newDemoCmd(g), newRolloutCmd(g), newLogCmd(g), newShopCmd(g), newVersionCmd(g))
-	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g))
+	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g), newPolicyCmd(g), newPlanCmd(g))
 	return root
 }
 

@@ -146,7 +146,8 @@ func (s *Server) Open(ctx context.Context) error {
 		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p})
 	}
 
-	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion})
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion,
+		Admit: admit(cfg, db)})
 	if err := s.Engine.Open(ctx); err != nil {
 		s.Close(ctx, true)
 		return err
