@@ -35,6 +35,12 @@ func TestPolicyStore(t *testing.T) {
 	})
 }
 
+func TestCompatStore(t *testing.T) {
+	storetest.RunCompat(t, func(t *testing.T) storetest.CompatStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}
+
 // MustOpen opens the store at path and closes it when the test ends.
 func MustOpen(tb testing.TB, path string) *sqlite.DB {
 	tb.Helper()
