@@ -55,6 +55,8 @@ type Service struct {
 	Router        RouterSpec        `yaml:"router" json:"router"`
 	Strategy      Strategy          `yaml:"strategy" json:"strategy"`
 	Analysis      AnalysisSpec      `yaml:"analysis" json:"analysis"`
+	// Compat is what the compatibility stage checks for this service.
+	Compat CompatSpec `yaml:"compat" json:"compat"`
 }
 
 // Delivered reports whether upfactory delivers the service (it has a

@@ -482,6 +482,25 @@ services:
 		},
 	},
 	{
+		name: "compat",
+		yaml: `services:
+  - name: web
+    compat:
+      constraints: [{type: pom, path: pom.xml}, {type: gomod}]
+      checks: [{name: unit}]
+      journeys: [{name: buy, steps: [{path: cart}]}]
+      schema: {migrations: db/migrations, expected: schema.json}
+`,
+		want: []string{
+			`4:28 services[0].compat.constraints[0].type: "pom" is not one of composer-json`,
+			`4:50 services[0].compat.constraints[1].path: required`,
+			`5:17 services[0].compat.checks[0]: command is required`,
+			`6:39 services[0].compat.journeys[0].steps[0]: path "cart" must start with /`,
+			`7:7 services[0].compat.schema.dsn: required`,
+			`7:7 services[0].compat.schema: give migrations`,
+		},
+	},
+	{
 		name: "several problems at once",
 		yaml: `services:
   - name: checkout

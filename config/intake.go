@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/robfig/cron/v3"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/inventory"
 	"github.com/upfactory/upfactory/policy"
+	"github.com/upfactory/upfactory/probe"
 	"github.com/upfactory/upfactory/risk"
 )
 
@@ -30,6 +32,23 @@ func intakeDefaults(c *upfactory.Config, baseDir string) {
 		for i := range s.Inventory {
 			if s.Inventory[i].Path != "" {
 				s.Inventory[i].Path = resolve(baseDir, s.Inventory[i].Path)
+			}
+		}
+		cs := &s.Compat
+		for i := range cs.Constraints {
+			if cs.Constraints[i].Path != "" {
+				cs.Constraints[i].Path = resolve(baseDir, cs.Constraints[i].Path)
+			}
+		}
+		for i := range cs.Checks {
+			cs.Checks[i].Dir = resolve(baseDir, cs.Checks[i].Dir)
+		}
+		if sc := cs.Schema; sc != nil {
+			if sc.Migrations != "" {
+				sc.Migrations = resolve(baseDir, sc.Migrations)
+			}
+			if sc.Expected != "" {
+				sc.Expected = resolve(baseDir, sc.Expected)
 			}
 		}
 	}
@@ -79,6 +98,48 @@ func (l *loader) serviceMap(p string, s *upfactory.Service, names map[string]boo
 			l.report(fmt.Sprintf("%s.inventory[%d]", p, i), "%v", err)
 		}
 	}
+	l.compat(p+".compat", &s.Compat)
+}
+
+// compatTypes are the constraint sources the compatibility stage reads.
+var compatTypes = []string{"composer-json", "package-json", "gemfile", "gemspec", "wp-headers", "gomod"}
+
+func (l *loader) compat(p string, c *upfactory.CompatSpec) {
+	for i, src := range c.Constraints {
+		sp := fmt.Sprintf("%s.constraints[%d]", p, i)
+		if !slices.Contains(compatTypes, src.Type) {
+			l.report(sp+".type", "%q is not one of %s", src.Type, strings.Join(compatTypes, ", "))
+		}
+		if src.Path == "" {
+			l.report(sp+".path", "required: the file (or, for wp-headers, a plugins or themes directory)")
+		}
+	}
+	for _, err := range probe.Validate(*c) {
+		key, msg, ok := strings.Cut(err.Error(), ": ")
+		if !ok {
+			key, msg = "", err.Error()
+		}
+		l.report(joinKeyPath(p, key), "%s", msg)
+	}
+	if sc := c.Schema; sc != nil {
+		if sc.DSN == "" {
+			l.report(p+".schema.dsn", "required: postgres://… or sqlite:PATH (or ${ENV_VAR})")
+		}
+		if (sc.Migrations == "") == (sc.Expected == "") {
+			l.report(p+".schema", "give migrations (a directory of .sql files) or expected (a schema file), one of them")
+		}
+	}
+}
+
+// joinKeyPath appends a relative key ("checks[0]", "load.rate") to p.
+func joinKeyPath(p, key string) string {
+	switch {
+	case key == "":
+		return p
+	case strings.HasPrefix(key, "["):
+		return p + key
+	}
+	return p + "." + key
 }
 
 // intake checks feeds, intake and risk.
