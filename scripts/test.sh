@@ -10,6 +10,20 @@ cd "$(dirname "$0")/.."
 # exceeded" and no crasher, which says nothing about the code.
 fuzztime=${FUZZTIME:-50000x}
 
+echo "== PostgreSQL for the schema-drift tests"
+# A throw-away cluster on a loopback port, stopped on the way out. Outside CI
+# a machine without the package skips those tests (they say so); in CI the
+# script installs it, and a failure to start is a failure.
+if pgenv=$(scripts/postgres.sh start); then
+  eval "$pgenv"
+  trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "test.sh: PostgreSQL (Debian package postgresql) did not start; with CI=true nothing may skip" >&2
+  exit 1
+else
+  echo "test.sh: PostgreSQL did not start: the tests that need it skip (Debian package postgresql)" >&2
+fi
+
 echo "== go vet"
 go vet ./...
 

@@ -209,10 +209,29 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 			if err != nil {
 				return err
 			}
+			runs, err := db.CompatRuns(ctx, c.ID, 1)
+			if err != nil {
+				return err
+			}
 			if g.json() {
-				return g.printJSON(c)
+				out := struct {
+					*upfactory.Candidate
+					Compat *upfactory.CompatRun `json:"compat,omitempty"`
+				}{Candidate: c}
+				if len(runs) > 0 {
+					out.Compat = runs[0]
+				}
+				return g.printJSON(out)
 			}
 			writeCandidate(g.stdout, c)
+			if len(runs) > 0 {
+				r := runs[0]
+				fmt.Fprintf(g.stdout, "\ncompatibility: %s (%d pass, %d fail, %d skipped, %d error) at %s; upfactory compat show %s\n", r.Outcome,
+					r.Counts[upfactory.CompatPass], r.Counts[upfactory.CompatFail], r.Counts[upfactory.CompatSkipped], r.Counts[upfactory.CompatError],
+					r.Started.Local().Format(time.DateTime), c.ID)
+			} else {
+				fmt.Fprintf(g.stdout, "\ncompatibility: not tested yet; upfactory compat run %s\n", c.ID)
+			}
 			return nil
 		},
 	}

@@ -138,7 +138,10 @@ func TestIntakeCandidatesAck(t *testing.T) {
 		}
 	}
 
-	// The gate.
+	// The gate: it cannot move on to compatibility testing unacknowledged.
+	if code, _, errb = run(t, "compat", "run", c.ID, "-c", cfg); code != exitRefused || !strings.Contains(errb, "nobody acknowledged") {
+		t.Errorf("compat run before the ack: exit %d, want 1: %s", code, errb)
+	}
 	if code, _, errb = run(t, "candidates", "ack", c.ID, "-c", cfg); code != exitUsage {
 		t.Errorf("ack without --as: exit %d, want 2: %s", code, errb)
 	}

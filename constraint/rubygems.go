@@ -1,0 +1,42 @@
+package constraint
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	gem "github.com/aquasecurity/go-gem-version"
+)
+
+// gemRequirement is one RubyGems requirement, as Gem::Requirement::PATTERN
+// reads it. go-gem-version is more lenient than RubyGems (it takes "||" and
+// several requirements in one string), so each requirement is validated
+// here first and the requirements of a declaration are ANDed one by one.
+var gemRequirement = regexp.MustCompile(`^\s*(=|!=|>|<|>=|<=|~>)?\s*[0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?\s*$`)
+
+func checkGem(c, ver string) (Verdict, string) {
+	if strings.TrimSpace(c) == "" {
+		return Unknown, "RubyGems requirement is empty"
+	}
+	var all []gem.Constraints
+	for _, req := range strings.Split(c, ",") {
+		if !gemRequirement.MatchString(req) {
+			return Unknown, fmt.Sprintf("RubyGems requirement %q does not parse: %q is not an operator (=, !=, >, <, >=, <=, ~>) and a version", c, strings.TrimSpace(req))
+		}
+		cs, err := gem.NewConstraints(strings.TrimSpace(req))
+		if err != nil {
+			return Unknown, fmt.Sprintf("RubyGems requirement %q does not parse: %v", c, err)
+		}
+		all = append(all, cs)
+	}
+	v, err := gem.NewVersion(strings.TrimSpace(ver))
+	if err != nil {
+		return Unknown, fmt.Sprintf("version %q cannot be ordered as a RubyGems version: %v", ver, err)
+	}
+	for i, cs := range all {
+		if !cs.Check(v) {
+			return Incompatible, fmt.Sprintf("RubyGems requirement %q does not allow %s (fails %q)", c, ver, strings.TrimSpace(strings.Split(c, ",")[i]))
+		}
+	}
+	return Compatible, fmt.Sprintf("RubyGems requirement %q allows %s", c, ver)
+}

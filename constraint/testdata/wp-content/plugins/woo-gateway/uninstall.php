@@ -1,0 +1,2 @@
+<?php
+// No header: not the main file.
