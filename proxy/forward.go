@@ -21,6 +21,8 @@ type call struct {
 	body   *guardBody
 	// idempotent: the method may be sent twice without harm (RFC 9110 9.2.2).
 	idempotent bool
+	// mirror is set when a copy of the request goes to the preview.
+	mirror *mirrorJob
 }
 
 type callKey struct{}
@@ -143,6 +145,8 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = "" // set per attempt by forwarder
 	// The Host header stays the client's: backends see the name they serve.
 	pr.SetXForwarded()
+	// Only the proxy's copies may say they are copies (mirror.go).
+	pr.Out.Header.Del(HeaderMirror)
 	if pr.Out.Body != nil {
 		c := pr.Out.Context().Value(callKey{}).(*call)
 		c.body = &guardBody{rc: pr.Out.Body}

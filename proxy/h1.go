@@ -159,13 +159,14 @@ func removeHopByHop(h http.Header) {
 
 // skipRequestHeader reports whether the request header k is not passed on:
 // hop-by-hop, named in Connection, the forwarding headers the proxy sets
-// itself, or one the request line or framing carries.
+// itself, HeaderMirror (a client must not make a version take its request for
+// a copy), or one the request line or framing carries.
 func skipRequestHeader(k string, connection []string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
-		"Host", "Content-Length":
+		HeaderMirror, "Host", "Content-Length":
 		return true
 	}
 	for _, f := range connection {

@@ -1,5 +1,6 @@
 // Package proxy is upfactory's built-in traffic router: a reverse proxy that
-// splits one service's requests between its versions by weight and measures each.
+// splits one service's requests between its versions by weight and measures
+// each, and can copy a sample of them to a preview version (mirror.go).
 //
 // It is hand-written because the router must swap weights without a lock,
 // retry refused connections on another instance, count in-flight requests
@@ -73,6 +74,14 @@ type Proxy struct {
 	// versions keeps the stats of every version ever routed: cumulative
 	// counters must not go backwards when a version leaves the pools.
 	versions map[string]*versionStats
+
+	// mirror is the traffic mirroring in force (mirror.go), nil when off:
+	// the hot path's only cost then is loading it.
+	mirror atomic.Pointer[mirror]
+	// mirrors keeps the stats of every preview ever mirrored to, as
+	// versions does; mirrorVersion names the latest.
+	mirrors       map[string]*mirrorStats
+	mirrorVersion string
 }
 
 var (
@@ -104,6 +113,7 @@ func New(opts Options) *Proxy {
 		fastPath: true,
 		backends: make(map[string]*backend),
 		versions: make(map[string]*versionStats),
+		mirrors:  make(map[string]*mirrorStats),
 	}
 	p.table.Store(&table{})
 	p.calls.New = func() any { return new(call) }
@@ -225,6 +235,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := p.calls.Get().(*call)
 	c.t, c.first = t, pl
 	c.idempotent = idempotent(r.Method)
+	if m := p.mirror.Load(); m != nil {
+		c.mirror = m.take(r, pl)
+	}
 	// finish runs even when a response is aborted with a panic, so the
 	// in-flight count never leaks and Drain cannot hang.
 	defer p.finish(c, start)
@@ -232,7 +245,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveFast(w, r, c)
 		return
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	if c.mirror != nil {
+		c.mirror.wrapBody(r)
+	}
+	p.rp.ServeHTTP(w, r)
 }
 
 // choose picks the pool for r: the header override, then the sticky cookie,
@@ -272,6 +289,9 @@ func (p *Proxy) finish(c *call, start time.Time) {
 	vs.record(status, end.Sub(start), end)
 	if c.b != nil {
 		c.b.release()
+	}
+	if c.mirror != nil {
+		c.mirror.dispatch(status, end.Sub(start))
 	}
 	*c = call{}
 	p.calls.Put(c)
