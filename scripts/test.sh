@@ -24,6 +24,19 @@ else
   echo "test.sh: PostgreSQL did not start: the tests that need it skip (Debian package postgresql)" >&2
 fi
 
+echo "== Prometheus for the metric-provider tests"
+# Debian's prometheus on a loopback port; tests add their own targets by
+# file-based discovery (see scripts/prometheus.sh).
+if promenv=$(scripts/prometheus.sh start); then
+  eval "$promenv"
+  trap 'scripts/prometheus.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "test.sh: Prometheus (Debian package prometheus) did not start; with CI=true nothing may skip" >&2
+  exit 1
+else
+  echo "test.sh: Prometheus did not start: the tests that need it skip (Debian package prometheus)" >&2
+fi
+
 echo "== go vet"
 go vet ./...
 
