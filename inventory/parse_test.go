@@ -279,3 +279,16 @@ func TestGoModStdlibVersion(t *testing.T) {
 		t.Errorf("without a go line: got %+v, %v; want no stdlib", got, err)
 	}
 }
+
+// cyclonedx-gomod names the standard library std; the Go database, stdlib.
+func TestGoStdFromPURL(t *testing.T) {
+	data := []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+  {"type": "library", "name": "std", "version": "go1.20.1", "purl": "pkg:golang/std@go1.20.1"}]}`)
+	got, probs, err := inventory.ParseCycloneDX("bom.json", data)
+	if err != nil || len(probs) != 0 || len(got) != 1 {
+		t.Fatalf("%v %v %v", got, probs, err)
+	}
+	if c := got[0]; c.Name != "stdlib" || c.Ecosystem != "Go" || c.Version != "go1.20.1" || c.Layer != "runtime" {
+		t.Errorf("std component = %+v; want stdlib go1.20.1, runtime", c)
+	}
+}

@@ -165,5 +165,10 @@ func componentFromPURL(purl, fallbackVersion string) (upfactory.Component, error
 	if os {
 		c.Layer = upfactory.LayerOS
 	}
+	if eco == "Go" && (name == "std" || name == "stdlib") {
+		// cyclonedx-gomod writes the standard library as pkg:golang/std;
+		// the Go vulnerability database calls it stdlib. It is the runtime.
+		c.Name, c.Layer = "stdlib", upfactory.LayerRuntime
+	}
 	return c, nil
 }
