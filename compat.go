@@ -223,4 +223,11 @@ type SchemaSpec struct {
 	DSN        string `yaml:"dsn" json:"dsn"`
 	Migrations string `yaml:"migrations" json:"migrations,omitempty"`
 	Expected   string `yaml:"expected" json:"expected,omitempty"`
+	// Pending, when set, is a directory of the candidate's migrations not
+	// yet applied: a throw-away copy of the live database is migrated with
+	// them, and the copy (not the live database) is compared with the
+	// expected schema (Migrations, which then include the pending ones, or
+	// Expected): do the migrations take this database where the release
+	// expects?
+	Pending string `yaml:"pending" json:"pending,omitempty"`
 }

@@ -50,6 +50,9 @@ func intakeDefaults(c *upfactory.Config, baseDir string) {
 			if sc.Expected != "" {
 				sc.Expected = resolve(baseDir, sc.Expected)
 			}
+			if sc.Pending != "" {
+				sc.Pending = resolve(baseDir, sc.Pending)
+			}
 		}
 	}
 	f := &c.Feeds

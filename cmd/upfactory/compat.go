@@ -121,8 +121,9 @@ func writeCompatRun(w io.Writer, r *upfactory.CompatRun) {
 	tw.Flush()
 }
 
-// schemaCheck compares the live schema of spec.DSN with the one its
-// migrations produce on a throw-away database (or with its expected file).
+// schemaCheck compares the live schema of spec.DSN (or, with Pending, a
+// throw-away copy of it migrated with the pending migrations) with the one
+// its migrations produce on a throw-away database (or its expected file).
 // A DSN written ${NAME} is read from the environment, so that passwords
 // stay out of the config.
 func schemaCheck(ctx context.Context, spec upfactory.SchemaSpec) ([]string, error) {
@@ -140,7 +141,12 @@ func schemaCheck(ctx context.Context, spec upfactory.SchemaSpec) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	got, err := schema.Inspect(ctx, dsn)
+	var got *schema.Schema
+	if spec.Pending != "" {
+		got, err = schema.MigrateCopy(ctx, dsn, spec.Pending)
+	} else {
+		got, err = schema.Inspect(ctx, dsn)
+	}
 	if err != nil {
 		return nil, err
 	}
