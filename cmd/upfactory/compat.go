@@ -13,6 +13,7 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/compat"
 	"github.com/upfactory/upfactory/schema"
+	"github.com/upfactory/upfactory/sqlite"
 )
 
 func newCompatCmd(g *globals) *cobra.Command {
@@ -35,13 +36,7 @@ schema-drift check. Every cell is pass, fail, skipped or error, with its reason.
 The run is stored; while neither the candidate nor the services change, the
 stored run is shown again (--force runs anew).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
 			opts := compat.Options{Config: cfg, Store: db, Force: force, Actor: as,
 				Twin: compat.TargetTwin(cfg.Server.DataDir, nil), Schema: schemaCheck}
 			if !g.json() {
@@ -61,7 +56,7 @@ stored run is shown again (--force runs anew).`,
 				return &exitError{code: exitRefused, err: fmt.Errorf("compatibility of %s: %s", r.CandidateID, r.Outcome), reported: true}
 			}
 			return nil
-		},
+		}),
 	}
 	run.Flags().BoolVar(&force, "force", false, "run again even if nothing changed")
 	run.Flags().StringVar(&as, "as", "", "who runs it, for the log")
@@ -69,13 +64,7 @@ stored run is shown again (--force runs anew).`,
 		Use:   "show ID",
 		Short: "Show the latest compatibility runs of a candidate",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 			runs, err := db.CompatRuns(ctx, args[0], 1)
 			if err != nil {
 				return err
@@ -88,7 +77,7 @@ stored run is shown again (--force runs anew).`,
 			}
 			writeCompatRun(g.stdout, runs[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(run, show)
 	return cmd

@@ -54,13 +54,7 @@ Malformed records, SBOMs, lockfiles and notes are listed as problems and
 skipped; the run goes on. Exit 0 when the run was stored (even with problems),
 1 when it could not be (nothing is changed then), 2 for a bad config.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
 			opts := intake.Options{Config: cfg, Store: db, Trigger: "cli"}
 			if !g.json() {
 				start := time.Now()
@@ -77,7 +71,7 @@ skipped; the run goes on. Exit 0 when the run was stored (even with problems),
 			}
 			writeIntakeReport(g.stdout, rep, show)
 			return nil
-		},
+		}),
 	}
 	run.Flags().StringVarP(&cfgPath, "config", "c", "upfactory.yaml", "config file")
 	run.Flags().IntVar(&show, "show", 20, "list at most this many candidates (by risk); -o json lists all")
@@ -161,13 +155,7 @@ func truncate(s string, n int) string {
 func newCandidatesCmd(g *globals) *cobra.Command {
 	var cfgPath, service string
 	var all bool
-	list := func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		_, db, err := openStore(ctx, cfgPath)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
+	list := withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 		cands, err := db.Candidates(ctx, upfactory.CandidateFilter{Resolved: all, Service: service})
 		if err != nil {
 			return err
@@ -177,7 +165,7 @@ func newCandidatesCmd(g *globals) *cobra.Command {
 		}
 		writeCandidateTable(g.stdout, cands, 0)
 		return nil
-	}
+	})
 	cmd := &cobra.Command{
 		Use:   "candidates [list|show ID|ack ID --as NAME]",
 		Short: "List, show and acknowledge the upgrade candidates intake found",
@@ -198,13 +186,7 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 		Use:   "show ID",
 		Short: "Show a candidate: versions, services, advisories, release-note highlights, risk",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 			c, err := db.Candidate(ctx, args[0])
 			if err != nil {
 				return err
@@ -233,20 +215,14 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 				fmt.Fprintf(g.stdout, "\ncompatibility: not tested yet; upfactory compat run %s\n", c.ID)
 			}
 			return nil
-		},
+		}),
 	}
 	var as string
 	ack := &cobra.Command{
 		Use:   "ack ID --as NAME",
 		Short: "Acknowledge the breaking items of a candidate so it can leave intake",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 			c, err := intake.Ack(ctx, db, args[0], as, time.Now())
 			if err != nil {
 				return err
@@ -261,7 +237,7 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	ack.Flags().StringVar(&as, "as", "", "who acknowledges (required)")
 	ack.MarkFlagRequired("as")
@@ -342,13 +318,7 @@ func newRiskCmd(g *globals) *cobra.Command {
 		Use:   "explain ID",
 		Short: "Print a candidate's risk formula with every input and weight",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 			c, err := db.Candidate(ctx, args[0])
 			if err != nil {
 				return err
@@ -360,7 +330,7 @@ func newRiskCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.stdout, "%s  %s %s → %s in %s\n\n", c.ID, c.Component, c.Current, orDash(c.Recommended), strings.Join(c.Services, ", "))
 			fmt.Fprint(g.stdout, risk.Explain(c.Risk))
 			return nil
-		},
+		}),
 	}
 	weights := &cobra.Command{
 		Use:   "weights",
@@ -396,4 +366,18 @@ func newRiskCmd(g *globals) *cobra.Command {
 func weightValue(w risk.Weights, key string) float64 {
 	v, _ := w.Get(key)
 	return v
+}
+
+// withStore makes a command's RunE that loads the config at *cfgPath and
+// opens its store for as long as fn runs.
+func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		cfg, db, err := openStore(ctx, *cfgPath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return fn(ctx, cfg, db, args)
+	}
 }

@@ -79,6 +79,19 @@ func checkPolicies(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, on
 	return rep, nil
 }
 
+// reportPolicies checks the windows' plans now and prints the report.
+func reportPolicies(ctx context.Context, g *globals, cfg *upfactory.Config, db *sqlite.DB, window string) (*policyReport, error) {
+	rep, err := checkPolicies(ctx, cfg, db, window, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if g.json() {
+		return rep, g.printJSON(rep)
+	}
+	writePolicyReport(g.stdout, rep)
+	return rep, nil
+}
+
 func writePolicyReport(w io.Writer, rep *policyReport) {
 	if len(rep.Windows) == 0 {
 		fmt.Fprintln(w, "no change windows in the config (policies.windows)")
@@ -124,40 +137,23 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "check [--window NAME]",
 		Short: "Check the plans of the change windows; exit 1 on any violation not overridden (for CI)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, db, err := openStore(ctx, cfgPath)
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+			rep, err := reportPolicies(ctx, g, cfg, db, window)
 			if err != nil {
 				return err
-			}
-			defer db.Close()
-			rep, err := checkPolicies(ctx, cfg, db, window, time.Now())
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				g.printJSON(rep)
-			} else {
-				writePolicyReport(g.stdout, rep)
 			}
 			if !rep.OK {
 				return &exitError{code: exitRefused, err: fmt.Errorf("%d policy violation(s)", len(rep.Blocked)), reported: true}
 			}
 			return nil
-		},
+		}),
 	}
 	check.Flags().StringVar(&window, "window", "", "check only this window")
 	override := &cobra.Command{
 		Use:   "override VIOLATION-ID --as NAME --reason TEXT",
 		Short: "Let one violation pass, as a named approver with a reason (logged)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
 			o := upfactory.PolicyOverride{ID: args[0], By: as, Reason: reason, At: time.Now()}
 			entry := upfactory.LogEntry{Time: o.At, Actor: as, Action: "policy.override", Subject: o.ID, Reason: reason}
 			if err := db.AddOverride(ctx, o, entry); err != nil {
@@ -168,7 +164,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "%s overridden by %s: %s\n", o.ID, o.By, o.Reason)
 			return nil
-		},
+		}),
 	}
 	override.Flags().StringVar(&as, "as", "", "the approver's name (required)")
 	override.Flags().StringVar(&reason, "reason", "", "why the violation may pass (required)")
@@ -190,13 +186,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Use:   "set --window NAME ID... [--manual] --as NAME",
 		Short: "Set the candidates of a window: in patch order, or as given with --manual (checked by policy check)",
 		Args:  cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
 			if policy.FindWindow(cfg.Policies, window) == nil {
 				return usageErr("no change window %q in the config", window)
 			}
@@ -212,16 +202,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err := db.SavePlan(ctx, p, entry); err != nil {
 				return err
 			}
-			rep, err := checkPolicies(ctx, cfg, db, window, time.Now())
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return g.printJSON(rep)
-			}
-			writePolicyReport(g.stdout, rep)
-			return nil
-		},
+			_, err := reportPolicies(ctx, g, cfg, db, window)
+			return err
+		}),
 	}
 	set.Flags().StringVar(&window, "window", "", "the change window (required)")
 	set.Flags().BoolVar(&manual, "manual", false, "keep the order given instead of the patch order")
@@ -232,23 +215,10 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Use:   "show [--window NAME]",
 		Short: "Show the plans with their policy check",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, db, err := openStore(ctx, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			rep, err := checkPolicies(ctx, cfg, db, window, time.Now())
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return g.printJSON(rep)
-			}
-			writePolicyReport(g.stdout, rep)
-			return nil
-		},
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+			_, err := reportPolicies(ctx, g, cfg, db, window)
+			return err
+		}),
 	}
 	show.Flags().StringVar(&window, "window", "", "only this window")
 	cmd.AddCommand(set, show)
