@@ -133,7 +133,10 @@ func dropCasts(toks []string) []string {
 			continue
 		}
 		if n := len(out); n > 0 && strings.HasPrefix(out[n-1], "'") {
-			if inner := strings.Trim(out[n-1], "'"); numberRE.MatchString(inner) {
+			// A negative number right after an operand stays quoted: "0 -1"
+			// would read back as a subtraction.
+			if inner := strings.Trim(out[n-1], "'"); numberRE.MatchString(inner) &&
+				(!strings.HasPrefix(inner, "-") || !afterOperand(out[:n-1])) {
 				out[n-1] = inner
 			}
 		}
