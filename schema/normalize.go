@@ -69,8 +69,11 @@ func NormalizeExpr(e string) string {
 		// "(-1)" but not the call "f(x)".
 		out := make([]string, 0, len(toks))
 		for i := 0; i < len(toks); i++ {
+			// A negative number after an operand keeps its parentheses:
+			// "0 -1" would read back as a subtraction.
 			if i+2 < len(toks) && toks[i] == "(" && toks[i+2] == ")" && toks[i+1] != "(" && toks[i+1] != ")" &&
-				(len(out) == 0 || !isWord(out[len(out)-1])) {
+				(len(out) == 0 || !isWord(out[len(out)-1])) &&
+				!(strings.HasPrefix(toks[i+1], "-") && afterOperand(out)) {
 				out = append(out, toks[i+1])
 				i += 2
 				changed = true
@@ -80,6 +83,17 @@ func NormalizeExpr(e string) string {
 		}
 		toks = out
 	}
+	// A negative number right after an operand is written as the
+	// subtraction it reads back as, so that the result is a fixed point.
+	final := make([]string, 0, len(toks))
+	for _, t := range toks {
+		if len(t) > 1 && t[0] == '-' && t[1] >= '0' && t[1] <= '9' && afterOperand(final) {
+			final = append(final, "-", t[1:])
+			continue
+		}
+		final = append(final, t)
+	}
+	toks = final
 	var b strings.Builder
 	for i, t := range toks {
 		if i > 0 {
