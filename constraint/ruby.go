@@ -68,8 +68,11 @@ func stripRubyComment(l string) string {
 	return l
 }
 
-// openBrackets counts ( and [ not yet closed outside string literals.
-func openBrackets(s string) int {
+// walkBrackets walks s outside Ruby string literals and calls closed after
+// each closing bracket with its index and the depth left; it stops when
+// closed returns true. It returns the depth at the end: the brackets not
+// yet closed.
+func walkBrackets(s string, closed func(i, depth int) bool) int {
 	depth := 0
 	var q byte
 	for i := 0; i < len(s); i++ {
@@ -86,10 +89,16 @@ func openBrackets(s string) int {
 			depth++
 		case c == ')' || c == ']' || c == '}':
 			depth--
+			if closed != nil && closed(i, depth) {
+				return depth
+			}
 		}
 	}
 	return depth
 }
+
+// openBrackets counts ( and [ not yet closed outside string literals.
+func openBrackets(s string) int { return walkBrackets(s, nil) }
 
 // splitRubyArgs splits an argument list at top-level commas and drops a
 // trailing "if"/"unless" modifier.
@@ -319,26 +328,16 @@ func callArgs(rest string) string {
 	if !strings.HasPrefix(rest, "(") {
 		return rest
 	}
-	depth := 0
-	var q byte
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		switch {
-		case q != 0 && c == '\\':
-			i++
-		case q != 0 && c == q:
-			q = 0
-		case q != 0:
-		case c == '\'' || c == '"':
-			q = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-			if depth == 0 {
-				return rest[1:i]
-			}
+	end := -1
+	walkBrackets(rest, func(i, depth int) bool {
+		if depth == 0 {
+			end = i
+			return true
 		}
+		return false
+	})
+	if end < 0 {
+		return rest[1:]
 	}
-	return rest[1:]
+	return rest[1:end]
 }

@@ -112,17 +112,5 @@ func copyPostgres(ctx context.Context, dsn string, scripts []script, o options) 
 		defer cancel()
 		admin.Exec(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}()
-	ccfg := cfg.Copy()
-	ccfg.Database = name
-	conn, err := connectPostgres(ctx, ccfg)
-	if err != nil {
-		return nil, fmt.Errorf("copy %s: %w", name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, sc := range scripts {
-		if _, err := conn.Exec(ctx, sc.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
-			return nil, fmt.Errorf("applying %s%s: %w", sc.name, pgLine(sc.sql, err), err)
-		}
-	}
-	return readPostgres(ctx, conn, pgSchemaName(ccfg, o))
+	return migratePostgres(ctx, cfg, name, "copy", scripts, o)
 }

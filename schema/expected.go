@@ -263,11 +263,18 @@ func scratchPostgres(ctx context.Context, dsn string, scripts []script, o option
 		admin.Exec(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}()
 
-	scfg := cfg.Copy()
-	scfg.Database = name
-	conn, err := connectPostgres(ctx, scfg)
+	return migratePostgres(ctx, cfg, name, "throw-away database", scripts, o)
+}
+
+// migratePostgres connects to database name on cfg's server, applies
+// scripts to it in order and reads its schema. what names the database in
+// errors ("copy", "throw-away database").
+func migratePostgres(ctx context.Context, cfg *pgx.ConnConfig, name, what string, scripts []script, o options) (*Schema, error) {
+	dcfg := cfg.Copy()
+	dcfg.Database = name
+	conn, err := connectPostgres(ctx, dcfg)
 	if err != nil {
-		return nil, fmt.Errorf("throw-away database %s: %w", name, err)
+		return nil, fmt.Errorf("%s %s: %w", what, name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	for _, sc := range scripts {
@@ -277,7 +284,7 @@ func scratchPostgres(ctx context.Context, dsn string, scripts []script, o option
 			return nil, fmt.Errorf("applying %s%s: %w", sc.name, pgLine(sc.sql, err), err)
 		}
 	}
-	return readPostgres(ctx, conn, pgSchemaName(scfg, o))
+	return readPostgres(ctx, conn, pgSchemaName(dcfg, o))
 }
 
 // pgLine is ", line N" when the server said where in the script it failed.
