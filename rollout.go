@@ -66,6 +66,10 @@ type Rollout struct {
 	PausedFrom Phase         `json:"paused_from,omitempty"`
 	Approvals  []Approval    `json:"approvals,omitempty"`
 	Checks     []CheckStatus `json:"checks,omitempty"`
+	// Score is the latest weighted score of the judged checks.
+	Score *ScoreStatus `json:"score,omitempty"`
+	// Mirror is what the latest mirror step measured.
+	Mirror *MirrorReport `json:"mirror,omitempty"`
 	// KeepCanaryUntil keeps a rolled-back canary's instances for inspection.
 	KeepCanaryUntil time.Time `json:"keep_canary_until,omitzero"`
 }
@@ -90,13 +94,53 @@ type Measurement struct {
 	BaselineCount int64     `json:"baseline_count"`
 	Verdict       Verdict   `json:"verdict"`
 	Reason        string    `json:"reason,omitempty"`
+	// Since is when a judged check's cumulative samples begin: the start
+	// of the analysis step.
+	Since time.Time `json:"since,omitzero"`
+	// Judgement holds the statistics behind a judged check's verdict.
+	Judgement *Judgement `json:"judgement,omitempty"`
+}
+
+// Judgement is one look of the statistical judge at a check: the test,
+// the shift estimate and its interval, in the metric's base unit.
+type Judgement struct {
+	// Look is the Look-th of Planned looks of the analysis step.
+	Look    int `json:"look"`
+	Planned int `json:"planned"`
+	// Canary and Baseline are medians, or rates for proportions.
+	U      float64 `json:"u"`
+	PValue float64 `json:"p_value"`
+	Alpha  float64 `json:"alpha"`
+	// Shift is canary − baseline with its interval at this look's level;
+	// Allowed is the largest acceptable worse-direction shift.
+	Shift     float64 `json:"shift"`
+	ShiftLow  float64 `json:"shift_low"`
+	ShiftHigh float64 `json:"shift_high"`
+	RelShift  float64 `json:"rel_shift"`
+	Allowed   float64 `json:"allowed"`
+}
+
+// ScoreStatus is the weighted score of the judged checks at one look.
+type ScoreStatus struct {
+	At      time.Time `json:"at"`
+	Score   float64   `json:"score"`
+	Verdict Verdict   `json:"verdict"`
+	Reason  string    `json:"reason"`
 }
 
 // CheckStatus is the running state of one check during a rollout.
 type CheckStatus struct {
-	Metric string  `json:"metric"`
-	Rule   string  `json:"rule"`
-	Status Verdict `json:"status"`
+	Name     string  `json:"name"`
+	Metric   string  `json:"metric"`
+	Provider string  `json:"provider"`
+	Rule     string  `json:"rule"`
+	Status   Verdict `json:"status"`
+	// Looks counts the judge's looks with data since LooksFrom, the start
+	// of the analysis step they belong to.
+	Looks     int       `json:"looks,omitempty"`
+	LooksFrom time.Time `json:"looks_from,omitzero"`
+	// Errors counts the measurements in a row that could not be taken.
+	Errors int `json:"errors,omitempty"`
 	// BreachSince is the start of the current run of breaching measurements.
 	BreachSince time.Time    `json:"breach_since,omitzero"`
 	Last        *Measurement `json:"last,omitempty"`

@@ -10,6 +10,8 @@ type Config struct {
 	Intake   IntakeConfig `yaml:"intake" json:"intake"`
 	Risk     RiskConfig   `yaml:"risk" json:"risk"`
 	Policies PolicyConfig `yaml:"policies" json:"policies"`
+	// Prometheus is where checks with provider: prometheus query.
+	Prometheus *PrometheusConfig `yaml:"prometheus" json:"prometheus,omitempty"`
 }
 
 // Service returns the service named name, or nil.
@@ -132,6 +134,7 @@ type Step struct {
 	Analysis *AnalysisStep `yaml:"analysis" json:"analysis,omitempty"`
 	Approval *ApprovalStep `yaml:"approval" json:"approval,omitempty"`
 	Pause    *PauseStep    `yaml:"pause" json:"pause,omitempty"`
+	Mirror   *MirrorSpec   `yaml:"mirror" json:"mirror,omitempty"`
 }
 
 // Kind names the step's kind: weight, analysis, approval or pause.
@@ -145,6 +148,8 @@ func (s Step) Kind() string {
 		return "approval"
 	case s.Pause != nil:
 		return "pause"
+	case s.Mirror != nil:
+		return "mirror"
 	}
 	return ""
 }
@@ -174,23 +179,141 @@ type AnalysisSpec struct {
 	// below it the measurement is NoData. Default 20.
 	MinSamples int     `yaml:"min_samples" json:"min_samples"`
 	Checks     []Check `yaml:"checks" json:"checks"`
+	// Alpha is the false-positive budget of one whole rollout: the chance
+	// that judged checks fail a canary no worse than its baseline, over
+	// all their looks at every analysis step. Default 0.05.
+	Alpha float64 `yaml:"alpha" json:"alpha,omitempty"`
+	// Score sets the pass and marginal thresholds of the weighted score of
+	// judged checks. Default pass 95, marginal 75.
+	Score ScoreSpec `yaml:"score" json:"score"`
+	// MaxErrors is how many measurements in a row a check may fail to take
+	// (a provider down, a query that errors) before the rollout pauses.
+	// Default 3.
+	MaxErrors int `yaml:"max_consecutive_errors" json:"max_consecutive_errors,omitempty"`
 }
 
-// Check is one tripwire: a metric of the canary with a limit, absolute
-// (Max) or relative to the stable version (MaxVsBaseline), that must hold.
+// ScoreSpec holds the thresholds of the analysis score, out of 100.
+type ScoreSpec struct {
+	Pass     float64 `yaml:"pass" json:"pass"`
+	Marginal float64 `yaml:"marginal" json:"marginal"`
+}
+
+// Check is one metric of the canary and how it is judged: against a limit,
+// absolute (Max, Min) or relative to the stable version (MaxVsBaseline,
+// MinVsBaseline), that must hold at every measurement; or, with Judge, by
+// a statistical comparison of canary and baseline samples at every look of
+// an analysis step.
 type Check struct {
+	// Name identifies the check in status, the log and the score. Default
+	// the metric; two checks of one metric need names.
+	Name   string `yaml:"name" json:"name,omitempty"`
 	Metric string `yaml:"metric" json:"metric"`
+	// Provider measures the metric: builtin (the router and the exec
+	// target; default), prometheus, probe or exec.
+	Provider string `yaml:"provider" json:"provider,omitempty"`
+	// Query (prometheus) is a PromQL template with {{.Service}},
+	// {{.Version}}, {{.Pool}} and {{.Window}} giving one series per version.
+	Query string `yaml:"query" json:"query,omitempty"`
+	// Journey (probe) names a journey of the service's compat.journeys,
+	// run against one canary and one stable instance at every interval.
+	Journey string `yaml:"journey" json:"journey,omitempty"`
+	// Command (exec) prints the metric's value for one version. Each
+	// element is a template with {{.Service}}, {{.Version}}, {{.Pool}} and
+	// {{.Addr}} (one instance's host:port); it runs directly, never
+	// through a shell.
+	Command []string `yaml:"command" json:"command,omitempty"`
+	// Timeout bounds one probe journey or exec command. Default the interval.
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Numerator and Denominator (builtin conversion) are routes, such as
+	// "POST /checkout" and "GET /cart": conversion is the numerator's
+	// successful answers over the denominator's requests.
+	Numerator   string `yaml:"numerator" json:"numerator,omitempty"`
+	Denominator string `yaml:"denominator" json:"denominator,omitempty"`
 	// Max is the absolute limit, written in the metric's unit: a
-	// percentage for rates ("1%"), a duration for latencies ("800ms").
+	// percentage for rates ("1%"), a duration for latencies ("800ms"),
+	// bytes for memory ("512MiB"), a number otherwise.
 	Max string `yaml:"max" json:"max,omitempty"`
+	// Min is the absolute floor, for metrics where lower is worse.
+	Min string `yaml:"min" json:"min,omitempty"`
 	// MaxVsBaseline is the largest allowed ratio canary/stable, such as 1.3.
 	MaxVsBaseline float64 `yaml:"max_vs_baseline" json:"max_vs_baseline,omitempty"`
+	// MinVsBaseline is the smallest allowed ratio canary/stable, such as 0.9.
+	MinVsBaseline float64 `yaml:"min_vs_baseline" json:"min_vs_baseline,omitempty"`
 	// For is how long a breach must last before the check fails. Zero: the
 	// first breaching measurement fails it.
 	For Duration `yaml:"for" json:"for,omitempty"`
-	// Limit is Max in the metric's base unit (a fraction, or seconds); set by validation.
+	// Judge compares canary and baseline samples statistically instead of
+	// against a limit.
+	Judge *JudgeSpec `yaml:"judge" json:"judge,omitempty"`
+	// Critical judged checks fail the analysis alone; the others add to
+	// the weighted score. Limit checks always fail the rollout alone.
+	Critical bool `yaml:"critical" json:"critical,omitempty"`
+	// Weight in the score. Default 1.
+	Weight float64 `yaml:"weight" json:"weight,omitempty"`
+	// Direction is higher_is_worse or lower_is_worse. Default by metric:
+	// lower is worse for conversion and request_rate.
+	Direction string `yaml:"direction" json:"direction,omitempty"`
+
+	// Limit and Floor are Max and Min in the metric's base unit (a
+	// fraction, seconds, bytes); set by validation.
 	Limit float64 `yaml:"-" json:"limit,omitempty"`
+	Floor float64 `yaml:"-" json:"floor,omitempty"`
 }
+
+// ID is the check's name, or its metric when it has none.
+func (c Check) ID() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Metric
+}
+
+// Judged reports whether the check is judged statistically.
+func (c Check) Judged() bool { return c.Judge != nil }
+
+// LowerIsWorse reports whether the metric gets worse as it falls.
+func (c Check) LowerIsWorse() bool {
+	switch c.Direction {
+	case DirectionLowerIsWorse:
+		return true
+	case DirectionHigherIsWorse:
+		return false
+	}
+	return c.Metric == MetricConversion || c.Metric == MetricRequestRate
+}
+
+// Directions of a check.
+const (
+	DirectionHigherIsWorse = "higher_is_worse"
+	DirectionLowerIsWorse  = "lower_is_worse"
+)
+
+// JudgeSpec tunes the statistical judge of one check.
+type JudgeSpec struct {
+	// Tolerance is the worse-direction shift accepted, relative to the
+	// baseline: "10%" accepts a canary 10% slower. Default 10%.
+	Tolerance string `yaml:"tolerance" json:"tolerance,omitempty"`
+	// Floor is the smallest shift always accepted, in the metric's unit:
+	// "5ms", "0.5%". It keeps a near-zero baseline from making any change
+	// a regression. Default 1ms for latencies, 0.5% for rates, 0 otherwise.
+	Floor string `yaml:"floor" json:"floor,omitempty"`
+	// MinSamples is the fewest samples on each side for a verdict.
+	// Default the analysis' min_samples for per-request metrics, 5 for
+	// per-interval ones (prometheus, probe, exec, cpu, memory).
+	MinSamples int `yaml:"min_samples" json:"min_samples,omitempty"`
+
+	// ToleranceRatio and FloorValue are set by validation, in base units.
+	ToleranceRatio float64 `yaml:"-" json:"tolerance_ratio,omitempty"`
+	FloorValue     float64 `yaml:"-" json:"floor_value,omitempty"`
+}
+
+// Providers of a check's measurements.
+const (
+	ProviderBuiltin    = "builtin"
+	ProviderPrometheus = "prometheus"
+	ProviderProbe      = "probe"
+	ProviderExec       = "exec"
+)
 
 // Metric kinds known to the built-in provider.
 const (
@@ -200,18 +323,40 @@ const (
 	MetricP95Latency   = "p95_latency"
 	MetricP99Latency   = "p99_latency"
 	MetricRequestRate  = "request_rate" // requests per second
+	// MetricEndpointErrors is the largest rise, over the routes, of the
+	// canary's 5xx rate above the stable version's on the same route.
+	MetricEndpointErrors = "endpoint_errors"
+	// MetricConversion is the share of the denominator route's requests
+	// matched by successful answers of the numerator route.
+	MetricConversion = "conversion"
+	// MetricCPU is the CPU cores an exec instance uses; MetricMemory its
+	// resident memory in bytes.
+	MetricCPU    = "cpu"
+	MetricMemory = "memory"
 )
 
-// MetricUnit tells how a metric's limit is written: "ratio", "duration" or
-// "rate". It returns "" for an unknown metric.
+// Metrics of the probe provider: the share of journeys that failed, and
+// their duration.
+const (
+	MetricProbeFailures = "failure_rate"
+	MetricProbeLatency  = "latency"
+)
+
+// MetricUnit tells how a built-in or probe metric's limit is written:
+// "ratio", "duration", "rate", "cores" or "bytes". It returns "" for a metric
+// it does not know, such as one a Prometheus query defines.
 func MetricUnit(metric string) string {
 	switch metric {
-	case MetricErrorRate, MetricErrorRate4xx:
+	case MetricErrorRate, MetricErrorRate4xx, MetricEndpointErrors, MetricConversion, MetricProbeFailures:
 		return "ratio"
-	case MetricP50Latency, MetricP95Latency, MetricP99Latency:
+	case MetricP50Latency, MetricP95Latency, MetricP99Latency, MetricProbeLatency:
 		return "duration"
 	case MetricRequestRate:
 		return "rate"
+	case MetricCPU:
+		return "cores"
+	case MetricMemory:
+		return "bytes"
 	}
 	return ""
 }
@@ -231,4 +376,8 @@ const (
 	DefaultInterval       = 5 * time.Second
 	DefaultMinSamples     = 20
 	DefaultTickInterval   = 250 * time.Millisecond
+	DefaultAlpha          = 0.05
+	DefaultScorePass      = 95
+	DefaultScoreMarginal  = 75
+	DefaultMaxErrors      = 3
 )

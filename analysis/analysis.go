@@ -6,23 +6,46 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/upfactory/upfactory"
 )
 
-// Rule renders a check as a person would write it: "error_rate <= 1%".
+// Rule renders a check as a person would write it: "error_rate <= 1%",
+// "latency (p95_latency) judged: within +10% of stable, critical".
 func Rule(c upfactory.Check) string {
-	var s string
+	name := c.ID()
+	if c.Name != "" && c.Metric != "" && c.Metric != c.Name {
+		name = fmt.Sprintf("%s (%s)", c.Name, c.Metric)
+	}
+	if j := c.Judge; j != nil {
+		sign := "+"
+		if c.LowerIsWorse() {
+			sign = "-"
+		}
+		s := fmt.Sprintf("%s judged: within %s%s of stable", name, sign, j.Tolerance)
+		if c.Critical {
+			s += ", critical"
+		}
+		return s
+	}
+	var parts []string
 	if c.Max != "" {
-		s = fmt.Sprintf("%s <= %s", c.Metric, c.Max)
+		parts = append(parts, fmt.Sprintf("%s <= %s", name, c.Max))
+	}
+	if c.Min != "" {
+		parts = append(parts, fmt.Sprintf("%s >= %s", name, c.Min))
 	}
 	if c.MaxVsBaseline > 0 {
-		if s != "" {
-			s += " and "
-		}
-		s += fmt.Sprintf("%s <= %g x stable", c.Metric, c.MaxVsBaseline)
+		parts = append(parts, fmt.Sprintf("%s <= %g x stable", name, c.MaxVsBaseline))
 	}
+	if c.MinVsBaseline > 0 {
+		parts = append(parts, fmt.Sprintf("%s >= %g x stable", name, c.MinVsBaseline))
+	}
+	s := strings.Join(parts, " and ")
 	if c.For > 0 {
 		s += " for " + c.For.String()
 	}
@@ -56,15 +79,25 @@ func ratio(n, d int64) float64 {
 	return float64(n) / float64(d)
 }
 
-// Format renders v in the metric's unit: "1.25%", "412ms", "38.5/s".
+// Format renders v in the metric's unit: "1.25%", "412ms", "38.5/s",
+// "0.42 cores", "120 MiB"; a metric of unknown unit as a plain number.
 func Format(metric string, v float64) string {
 	switch upfactory.MetricUnit(metric) {
 	case "ratio":
 		return fmt.Sprintf("%.2f%%", v*100)
 	case "duration":
 		return time.Duration(v * float64(time.Second)).Round(100 * time.Microsecond).String()
+	case "rate":
+		return fmt.Sprintf("%.1f/s", v)
+	case "cores":
+		return fmt.Sprintf("%.3g cores", v)
+	case "bytes":
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Sprintf("%g B", v)
+		}
+		return humanize.IBytes(uint64(v))
 	}
-	return fmt.Sprintf("%.1f/s", v)
+	return fmt.Sprintf("%.4g", v)
 }
 
 // MinSamples is the fewest requests a measurement of metric needs: the
@@ -85,62 +118,118 @@ func MinSamples(metric string, floor int) int {
 	return max(floor, int(math.Ceil(1/(1-q)-1e-9)))
 }
 
-// Measure judges one measurement of check from the canary's and the
-// baseline's stats over the same window. Fewer than minSamples requests on
-// either side needed by the rule gives NoData, never Pass.
+// Measure judges one measurement of a built-in traffic check from the
+// canary's and the baseline's stats over the same window. Fewer than
+// minSamples requests on either side needed by the rule gives NoData,
+// never Pass.
 func Measure(c upfactory.Check, canary, baseline upfactory.TrafficStats, minSamples int, now time.Time) upfactory.Measurement {
+	r, minCount := TrafficReading(c, canary, baseline, minSamples)
+	return Compare(c, r, minCount, now)
+}
+
+// TrafficReading reads a built-in traffic metric from both versions' stats
+// and says how many requests it needs: MinSamples, or none for a rate.
+func TrafficReading(c upfactory.Check, canary, baseline upfactory.TrafficStats, minSamples int) (Reading, int) {
 	minSamples = MinSamples(c.Metric, minSamples)
+	if c.Metric == upfactory.MetricRequestRate {
+		minSamples = 0 // a rate needs no sample: zero requests is a rate of zero
+	}
+	return Reading{
+		Canary: Value(c.Metric, canary), Baseline: Value(c.Metric, baseline),
+		CanaryCount: canary.Requests, BaselineCount: baseline.Requests,
+		Window: canary.Window, Unit: "requests",
+	}, minSamples
+}
+
+// Reading is one measurement of a metric for both versions, before it is
+// compared with a check's limits.
+type Reading struct {
+	Canary, Baseline           float64
+	CanaryCount, BaselineCount int64
+	Window                     time.Duration
+	// Unit names what the counts count, for reasons: "requests", "runs".
+	Unit string
+	// Detail is added to the reason of a breach: which route, say.
+	Detail string
+}
+
+// Compare judges a reading against c's limits. Fewer than minCount on the
+// canary's side, or on the baseline's when a limit is relative, is NoData.
+func Compare(c upfactory.Check, r Reading, minCount int, now time.Time) upfactory.Measurement {
 	m := upfactory.Measurement{
 		At:            now,
-		Window:        upfactory.Duration(canary.Window),
-		Canary:        Value(c.Metric, canary),
-		Baseline:      Value(c.Metric, baseline),
-		CanaryCount:   canary.Requests,
-		BaselineCount: baseline.Requests,
+		Window:        upfactory.Duration(r.Window),
+		Canary:        r.Canary,
+		Baseline:      r.Baseline,
+		CanaryCount:   r.CanaryCount,
+		BaselineCount: r.BaselineCount,
 	}
-	if c.Metric != upfactory.MetricRequestRate && canary.Requests < int64(minSamples) {
+	unit := r.Unit
+	if unit == "" {
+		unit = "samples"
+	}
+	if r.CanaryCount < int64(minCount) {
 		m.Verdict = upfactory.VerdictNoData
-		m.Reason = fmt.Sprintf("canary served %d requests in %s, need %d", canary.Requests, canary.Window, minSamples)
+		m.Reason = fmt.Sprintf("canary had %d %s in %s, need %d", r.CanaryCount, unit, r.Window, minCount)
 		return m
 	}
-	if c.MaxVsBaseline > 0 && baseline.Requests < int64(minSamples) {
+	if (c.MaxVsBaseline > 0 || c.MinVsBaseline > 0) && r.BaselineCount < int64(minCount) {
 		m.Verdict = upfactory.VerdictNoData
-		m.Reason = fmt.Sprintf("stable served %d requests in %s, need %d to compare", baseline.Requests, baseline.Window, minSamples)
+		m.Reason = fmt.Sprintf("stable had %d %s in %s, need %d to compare", r.BaselineCount, unit, r.Window, minCount)
 		return m
 	}
-	m.Verdict = upfactory.VerdictPass
-	if c.Max != "" && m.Canary > c.Limit {
-		m.Verdict = upfactory.VerdictFail
-		m.Reason = fmt.Sprintf("canary %s %s > max %s", c.Metric, Format(c.Metric, m.Canary), c.Max)
+	if math.IsNaN(r.Canary) || (c.MaxVsBaseline > 0 || c.MinVsBaseline > 0) && math.IsNaN(r.Baseline) {
+		m.Verdict = upfactory.VerdictNoData
+		m.Reason = "the value is not a number"
 		return m
 	}
-	if c.MaxVsBaseline > 0 && breachesRatio(m.Canary, m.Baseline, c.MaxVsBaseline) {
-		m.Verdict = upfactory.VerdictFail
-		m.Reason = fmt.Sprintf("canary %s %s vs stable %s: more than %gx", c.Metric,
-			Format(c.Metric, m.Canary), Format(c.Metric, m.Baseline), c.MaxVsBaseline)
-		return m
+	id, f := c.ID(), func(v float64) string { return Format(c.Metric, v) }
+	detail := ""
+	if r.Detail != "" {
+		detail = " (" + r.Detail + ")"
+	}
+	m.Verdict = upfactory.VerdictFail
+	switch {
+	case c.Max != "" && m.Canary > c.Limit:
+		m.Reason = fmt.Sprintf("canary %s %s > max %s%s", id, f(m.Canary), c.Max, detail)
+	case c.Min != "" && m.Canary < c.Floor:
+		m.Reason = fmt.Sprintf("canary %s %s < min %s%s", id, f(m.Canary), c.Min, detail)
+	case c.MaxVsBaseline > 0 && breachesRatio(m.Canary, m.Baseline, c.MaxVsBaseline):
+		m.Reason = fmt.Sprintf("canary %s %s vs stable %s: more than %gx%s", id, f(m.Canary), f(m.Baseline), c.MaxVsBaseline, detail)
+	case c.MinVsBaseline > 0 && m.Canary < m.Baseline*c.MinVsBaseline:
+		m.Reason = fmt.Sprintf("canary %s %s vs stable %s: less than %gx%s", id, f(m.Canary), f(m.Baseline), c.MinVsBaseline, detail)
+	default:
+		m.Verdict, m.Reason = upfactory.VerdictPass, ""
 	}
 	return m
 }
 
-// breachesRatio compares canary with limit times baseline. A baseline of
-// zero (no stable errors at all) makes any canary value above zero a breach.
-func breachesRatio(canary, baseline, limit float64) bool {
-	if baseline <= 0 {
-		return canary > 0
-	}
-	return canary > baseline*limit
-}
-
 // Update folds measurement m into the running status of check c. A breach
-// fails the check once breaching measurements have covered c.For without a
-// passing one in between; until then the check is Inconclusive, which blocks
-// expansion. interval is the measurement interval: a breach is taken to have
-// started one interval before the measurement that saw it.
+// of a limit fails the check once breaching measurements have covered c.For
+// without a passing one in between; until then the check is Inconclusive,
+// which blocks expansion. interval is the measurement interval: a breach is
+// taken to have started one interval before the measurement that saw it.
+// A judged check takes the judge's verdict as is and counts its looks.
 func Update(st *upfactory.CheckStatus, c upfactory.Check, m upfactory.Measurement, interval time.Duration) {
-	st.Metric, st.Rule = c.Metric, Rule(c)
+	st.Name, st.Metric, st.Provider, st.Rule = c.ID(), c.Metric, c.Provider, Rule(c)
 	mm := m
 	st.Last = &mm
+	if m.Verdict == upfactory.VerdictError {
+		st.Errors++
+		st.Status, st.Reason = upfactory.VerdictError, m.Reason
+		return
+	}
+	st.Errors = 0
+	if c.Judged() {
+		if !m.Since.Equal(st.LooksFrom) {
+			st.Looks, st.LooksFrom = 0, m.Since
+		}
+		if m.Judgement != nil {
+			st.Looks = m.Judgement.Look
+		}
+		st.Status, st.Reason, st.BreachSince = m.Verdict, m.Reason, time.Time{}
+		return
+	}
 	switch m.Verdict {
 	case upfactory.VerdictPass:
 		st.Status, st.BreachSince, st.Reason = upfactory.VerdictPass, time.Time{}, ""
@@ -180,4 +269,13 @@ func Window(c upfactory.Check, interval time.Duration, canaryRequests func(time.
 		w = min(2*w, limit)
 	}
 	return w
+}
+
+// breachesRatio compares canary with limit times baseline. A baseline of
+// zero (no stable errors at all) makes any canary value above zero a breach.
+func breachesRatio(canary, baseline, limit float64) bool {
+	if baseline <= 0 {
+		return canary > 0
+	}
+	return canary > baseline*limit
 }

@@ -75,10 +75,13 @@ func TestLoadExample(t *testing.T) {
 				Interval:   dur(5 * time.Second),
 				MinSamples: 20,
 				Checks: []upfactory.Check{
-					{Metric: "error_rate", Max: "1%", For: dur(30 * time.Second), Limit: 0.01},
-					{Metric: "p95_latency", MaxVsBaseline: 1.3, For: dur(30 * time.Second)},
-					{Metric: "p99_latency", Max: "800ms", Limit: 0.8},
+					{Metric: "error_rate", Provider: "builtin", Max: "1%", For: dur(30 * time.Second), Limit: 0.01, Weight: 1},
+					{Metric: "p95_latency", Provider: "builtin", MaxVsBaseline: 1.3, For: dur(30 * time.Second), Weight: 1},
+					{Metric: "p99_latency", Provider: "builtin", Max: "800ms", Limit: 0.8, Weight: 1},
 				},
+				Alpha:     0.05,
+				Score:     upfactory.ScoreSpec{Pass: 95, Marginal: 75},
+				MaxErrors: 3,
 			},
 		}},
 	}
@@ -121,7 +124,7 @@ var badCases = []struct {
 `,
 		want: []string{
 			`8:9 services[0].strategy.canary.steps: steps never reach weight: 100`,
-			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause`,
+			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror`,
 		},
 	},
 	{
@@ -166,7 +169,7 @@ var badCases = []struct {
           - weight: 100
             pause: {duration: 1m}
 `,
-		want: []string{`9:13 services[0].strategy.canary.steps[0]: a step has exactly one of weight, analysis, approval or pause; got weight and pause`},
+		want: []string{`9:13 services[0].strategy.canary.steps[0]: a step has exactly one of weight, analysis, approval, pause or mirror; got weight and pause`},
 	},
 	{
 		name: "unknown metric",
@@ -174,7 +177,7 @@ var badCases = []struct {
       checks:
         - {metric: error_rat, max: 1%}
 `,
-		want: []string{`9:20 services[0].analysis.checks[0].metric: unknown metric "error_rat"; known: error_rate, error_rate_4xx, p50_latency, p95_latency, p99_latency, request_rate`},
+		want: []string{`9:20 services[0].analysis.checks[0].metric: unknown metric "error_rat"; the builtin provider knows: error_rate, error_rate_4xx, p50_latency, p95_latency, p99_latency, request_rate, endpoint_errors, conversion, cpu, memory (use provider: prometheus or exec for others)`},
 	},
 	{
 		name: "bad max for each unit",
@@ -197,7 +200,7 @@ var badCases = []struct {
 			`13:39 services[0].analysis.checks[4].max: invalid rate "many"`,
 			`14:39 services[0].analysis.checks[5].max: must not be negative, got -3`,
 			`15:50 services[0].analysis.checks[6].max_vs_baseline: must be more than 0`,
-			`16:12 services[0].analysis.checks[7]: needs max, max_vs_baseline or both`,
+			`16:12 services[0].analysis.checks[7]: needs a limit (max, min, max_vs_baseline or min_vs_baseline) or judge:`,
 		},
 	},
 	{
@@ -254,7 +257,7 @@ services:
     strategy: {canary: {steps: [{weight: 100}]}}
 `,
 		want: []string{
-			`6:39 services[0].target.command[2]: invalid template: unknown field .Prot; a command can use .Port, .Version, .Service, .Index`,
+			`6:39 services[0].target.command[2]: invalid template: unknown field .Prot; it may use .Port, .Version, .Service, .Index`,
 			`6:52 services[0].target.command[3]: invalid template: 1: unclosed action`,
 			`6:66 services[0].target.command[4]: invalid template: range is not allowed`,
 			`6:89 services[0].target.command[5]: invalid template: 1:7: <.Port.X>: can't evaluate field X`,
@@ -563,8 +566,8 @@ func TestParseBad(t *testing.T) {
 func TestErrorsFormat(t *testing.T) {
 	_, err := config.Parse("upfactory.yaml", []byte(badCases[len(badCases)-1].yaml), "/srv")
 	want := `upfactory.yaml:4:26: services[0].target.command: no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command
-upfactory.yaml:4:46: services[0].target.command[1]: invalid template: unknown field .Prot; a command can use .Port, .Version, .Service, .Index
-upfactory.yaml:9:13: services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause
+upfactory.yaml:4:46: services[0].target.command[1]: invalid template: unknown field .Prot; it may use .Port, .Version, .Service, .Index
+upfactory.yaml:9:13: services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror
 upfactory.yaml:13:37: services[0].analysis.checks[0].max: 150% is outside 0%–100%`
 	if err == nil {
 		t.Fatal("Parse succeeded; want problems")

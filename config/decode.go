@@ -31,6 +31,7 @@ type loader struct {
 	probs   []Problem
 	budget  int // node visits left; aliases can make a small file expand enormously
 	merges  int // depth of nested merge keys, which may refer to themselves
+	cfg     *upfactory.Config
 }
 
 const maxVisits = 1 << 20

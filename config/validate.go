@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
-	"time"
 
 	"github.com/upfactory/upfactory"
 )
@@ -43,6 +41,16 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 		}
 		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
 		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
+		analysisDefaults(&s.Analysis)
+		if cs := s.Strategy.Canary; cs != nil {
+			for _, st := range cs.Steps {
+				if m := st.Mirror; m != nil {
+					setDefault(&m.Sample, "100%")
+					setDefault(&m.MaxMismatch, "1%")
+					setDefault(&m.MinCompared, 20)
+				}
+			}
+		}
 	}
 	intakeDefaults(c, baseDir)
 }
@@ -130,6 +138,12 @@ func (l *loader) validate(c *upfactory.Config) {
 		}
 	}
 	l.intake(c)
+	l.cfg = c
+	if c.Prometheus != nil {
+		for _, err := range c.Prometheus.Validate() {
+			l.report("prometheus", "%s", strings.TrimPrefix(err.Error(), "prometheus: "))
+		}
+	}
 	type listener struct{ addr, path, service string }
 	names := map[string]string{}
 	var listeners []listener
@@ -196,7 +210,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	l.target(p+".target", s)
 	l.router(p+".router", &s.Router)
 	steps := l.strategy(p+".strategy", &s.Strategy)
-	l.analysis(p+".analysis", &s.Analysis, steps)
+	l.analysis(p+".analysis", s, steps)
 }
 
 func (l *loader) target(p string, s *upfactory.Service) {
@@ -275,7 +289,7 @@ func (l *loader) command(p string, s *upfactory.Service) {
 	}
 	usesPort := false
 	for i, arg := range t.Command {
-		port, err := checkTemplate(arg, data)
+		port, err := checkTemplate(arg, data, templateFields)
 		if err != "" {
 			l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", err)
 		}
@@ -289,20 +303,20 @@ func (l *loader) command(p string, s *upfactory.Service) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			l.report(kp, "invalid environment variable name %q", k)
 		}
-		if _, err := checkTemplate(t.Env[k], data); err != "" {
+		if _, err := checkTemplate(t.Env[k], data, templateFields); err != "" {
 			l.report(kp, "%s", err)
 		}
 	}
 }
 
-// checkTemplate parses and executes s as a command template and reports
-// whether it uses .Port, or what is wrong with it.
-func checkTemplate(s string, data templateData) (usesPort bool, problem string) {
+// checkTemplate parses and executes s as a template over data, whose fields
+// are fields, and reports whether it uses .Port, or what is wrong with it.
+func checkTemplate(s string, data any, fields []string) (usesPort bool, problem string) {
 	t, err := template.New("t").Option("missingkey=error").Parse(s)
 	if err != nil {
 		return false, "invalid template: " + templateError(err)
 	}
-	var w templateWalk
+	w := templateWalk{fields: fields}
 	w.walk(t.Tree.Root, true)
 	for _, d := range t.Templates() {
 		if d != t && d.Tree != nil {
@@ -310,7 +324,7 @@ func checkTemplate(s string, data templateData) (usesPort bool, problem string) 
 		}
 	}
 	if w.unknown != "" {
-		return false, fmt.Sprintf("invalid template: unknown field .%s; a command can use .%s", w.unknown, strings.Join(templateFields, ", ."))
+		return false, fmt.Sprintf("invalid template: unknown field .%s; it may use .%s", w.unknown, strings.Join(fields, ", ."))
 	}
 	if w.hasRange {
 		// Range over an integer may loop for as long as the number says.
@@ -328,6 +342,7 @@ func templateError(err error) string {
 }
 
 type templateWalk struct {
+	fields             []string
 	usesPort, hasRange bool
 	unknown            string
 }
@@ -386,7 +401,7 @@ func (w *templateWalk) field(name string) {
 	if name == "Port" {
 		w.usesPort = true
 	}
-	if !slices.Contains(templateFields, name) && w.unknown == "" {
+	if !slices.Contains(w.fields, name) && w.unknown == "" {
 		w.unknown = name
 	}
 }
@@ -417,7 +432,7 @@ func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	}
 }
 
-var stepKinds = []string{"weight", "analysis", "approval", "pause"}
+var stepKinds = []string{"weight", "analysis", "approval", "pause", "mirror"}
 
 // strategy checks the canary steps and returns how many analysis steps
 // there are, which decides whether checks are required.
@@ -441,6 +456,7 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 			st.Analysis != nil || l.has(p+".analysis"),
 			st.Approval != nil || l.has(p+".approval"),
 			st.Pause != nil || l.has(p+".pause"),
+			st.Mirror != nil || l.has(p+".mirror"),
 		}
 		var kinds []string
 		for k, g := range given {
@@ -454,9 +470,9 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 			if l.unknown[p] {
 				break // the misspelt kind is already reported
 			}
-			l.report(p, "a step needs one of weight, analysis, approval or pause; got none")
+			l.report(p, "a step needs one of weight, analysis, approval, pause or mirror; got none")
 		default:
-			l.report(p, "a step has exactly one of weight, analysis, approval or pause; got %s", andList(kinds))
+			l.report(p, "a step has exactly one of weight, analysis, approval, pause or mirror; got %s", andList(kinds))
 		}
 		switch {
 		case st.Weight != nil:
@@ -477,6 +493,9 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 				l.report(p+".analysis.duration", "must be more than 0: how long the canary is measured at this weight")
 			}
 		}
+		if st.Mirror != nil {
+			l.mirror(p+".mirror", st.Mirror)
+		}
 		if st.Approval != nil && st.Approval.Role == "" {
 			l.report(p+".approval.role", "required: who may approve")
 		}
@@ -490,91 +509,6 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 		l.report(lastWeightPath, "the last weight step is %d, but a rollout ends at its last weight, so it must be 100", lastWeight)
 	}
 	return analysisSteps
-}
-
-var knownMetrics = []string{
-	upfactory.MetricErrorRate, upfactory.MetricErrorRate4xx,
-	upfactory.MetricP50Latency, upfactory.MetricP95Latency, upfactory.MetricP99Latency,
-	upfactory.MetricRequestRate,
-}
-
-func (l *loader) analysis(p string, a *upfactory.AnalysisSpec, analysisSteps int) {
-	if a.Interval <= 0 {
-		l.report(p+".interval", "must be more than 0")
-	}
-	if a.MinSamples < 1 {
-		l.report(p+".min_samples", "must be at least 1, got %d", a.MinSamples)
-	}
-	if analysisSteps > 0 && len(a.Checks) == 0 {
-		l.report(p+".checks", "the strategy has analysis steps but there are no checks, so they would always pass")
-	}
-	for i := range a.Checks {
-		l.check(fmt.Sprintf("%s.checks[%d]", p, i), &a.Checks[i])
-	}
-}
-
-func (l *loader) check(p string, c *upfactory.Check) {
-	unit := upfactory.MetricUnit(c.Metric)
-	switch {
-	case c.Metric == "":
-		l.report(p+".metric", "required; one of: %s", strings.Join(knownMetrics, ", "))
-	case unit == "":
-		l.report(p+".metric", "unknown metric %q; known: %s", c.Metric, strings.Join(knownMetrics, ", "))
-	}
-	vsSet := l.has(p+".max_vs_baseline") || c.MaxVsBaseline != 0
-	if c.Max == "" && !vsSet {
-		l.report(p, "needs max, max_vs_baseline or both")
-	}
-	if vsSet && !(c.MaxVsBaseline > 0) {
-		l.report(p+".max_vs_baseline", "must be more than 0, such as 1.3 (canary at most 30%% above stable)")
-	}
-	if c.For < 0 {
-		l.report(p+".for", "must not be negative")
-	}
-	if c.Max == "" || unit == "" {
-		return
-	}
-	limit, err := parseLimit(unit, c.Max)
-	if err != nil {
-		l.report(p+".max", "%v", err)
-		return
-	}
-	c.Limit = limit
-}
-
-// parseLimit reads max in the metric's unit and returns it in the base unit
-// the analysis compares against: a fraction, seconds, or requests per second.
-func parseLimit(unit, max string) (float64, error) {
-	switch unit {
-	case "ratio":
-		v, err := upfactory.ParsePercent(max)
-		if err != nil {
-			return 0, err
-		}
-		if !(v >= 0 && v <= 1) {
-			return 0, fmt.Errorf("%s is outside 0%%–100%%", max)
-		}
-		return v, nil
-	case "duration":
-		d, err := time.ParseDuration(strings.TrimSpace(max))
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a number with a unit, such as 800ms", max)
-		}
-		if d <= 0 {
-			return 0, fmt.Errorf("must be more than 0, got %s", max)
-		}
-		return d.Seconds(), nil
-	case "rate":
-		v, err := strconv.ParseFloat(strings.TrimSpace(max), 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return 0, fmt.Errorf("invalid rate %q: want requests per second, such as 50", max)
-		}
-		if v < 0 {
-			return 0, fmt.Errorf("must not be negative, got %s", max)
-		}
-		return v, nil
-	}
-	return 0, fmt.Errorf("unknown unit %q", unit)
 }
 
 // hostPort checks a listen or dial address. Dial addresses (needHost) need

@@ -100,6 +100,8 @@ type Status struct {
 	RollbackUntil   time.Time               `json:"rollback_until,omitzero"`
 	Gate            *Gate                   `json:"gate,omitempty"`
 	Checks          []upfactory.CheckStatus `json:"checks,omitempty"`
+	Score           *upfactory.ScoreStatus  `json:"score,omitempty"`
+	Mirror          *upfactory.MirrorReport `json:"mirror,omitempty"`
 	Approvals       []upfactory.Approval    `json:"approvals,omitempty"`
 	Versions        []VersionStatus         `json:"versions"`
 }
@@ -147,7 +149,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 		out.Phase, out.StepIndex, out.CanaryWeight = r.Phase, r.StepIndex, r.CanaryWeight
 		out.CanaryVersion, out.Message, out.RolloutID = r.CanaryVersion, r.Message, r.ID
 		out.StartedAt, out.UpdatedAt = r.StartedAt, r.UpdatedAt
-		out.Checks, out.Approvals = r.Checks, r.Approvals
+		out.Checks, out.Approvals, out.Score, out.Mirror = r.Checks, r.Approvals, r.Score, r.Mirror
 		steps := s.Service.Strategy.Canary.Steps
 		if r.StepIndex < len(steps) {
 			switch step := steps[r.StepIndex]; {
@@ -212,6 +214,8 @@ func describeStep(s upfactory.Step) string {
 		return "pause " + s.Pause.Duration.String()
 	case s.Pause != nil:
 		return "pause until resumed"
+	case s.Mirror != nil:
+		return fmt.Sprintf("mirror %s of requests for %s", s.Mirror.Sample, s.Mirror.Duration)
 	}
 	return "?"
 }

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/analysis"
+	"github.com/upfactory/upfactory/measure"
+	"github.com/upfactory/upfactory/promsource"
 	"github.com/upfactory/upfactory/rollout"
 )
 
@@ -24,6 +25,11 @@ type Runtime struct {
 	Target  upfactory.Target
 	Router  upfactory.Router
 	Metrics upfactory.MetricSource
+	// Samples, when the router keeps them, lets checks be judged on every
+	// request since their analysis step began, and per route.
+	Samples upfactory.SampleSource
+	// Prometheus runs the queries of prometheus checks; nil without one.
+	Prometheus *promsource.Source
 }
 
 // Options tune an Engine. Zero values take defaults.
@@ -57,11 +63,17 @@ type service struct {
 	st *upfactory.ServiceState // last saved state; only replaced after a successful save
 
 	lastMeasured time.Time
-	stopping     map[string]bool // instances being drained and stopped
-	stops        sync.WaitGroup
-	lastPools    []upfactory.Pool
-	startErr     map[string]string    // version → why its instances could not start
-	startErrAt   map[string]time.Time // when that start failed
+	meter        *measure.Meter
+	// mirrorBase is the mirror report when the mirror step mirrorStep
+	// (rollout ID/step index) began.
+	mirrorBase upfactory.MirrorReport
+	mirrorStep string
+	mirroring  bool            // the router copies traffic to the canary
+	stopping   map[string]bool // instances being drained and stopped
+	stops      sync.WaitGroup
+	lastPools  []upfactory.Pool
+	startErr   map[string]string    // version → why its instances could not start
+	startErrAt map[string]time.Time // when that start failed
 }
 
 // New returns an engine for runtimes. Call Open before anything else.
@@ -77,8 +89,13 @@ func New(store upfactory.Store, runtimes []Runtime, opts Options) *Engine {
 	}
 	e := &Engine{store: store, opts: opts, logger: opts.Logger.With("component", "engine"), services: map[string]*service{}}
 	for _, rt := range runtimes {
+		env := measure.Env{Service: rt.Service, Traffic: rt.Metrics, Samples: rt.Samples, Prometheus: rt.Prometheus}
+		if u, ok := rt.Target.(upfactory.UsageReporter); ok {
+			env.Usage = u
+		}
 		e.services[rt.Service.Name] = &service{
 			Runtime:    rt,
+			meter:      measure.New(env),
 			stopping:   map[string]bool{},
 			startErr:   map[string]string{},
 			startErrAt: map[string]time.Time{},
@@ -244,8 +261,18 @@ func (e *Engine) commit(ctx context.Context, s *service, next *upfactory.Service
 	return nil
 }
 
-// tick observes, decides, persists, then acts.
+// tick observes, decides, persists, then acts. Measuring may wait on
+// Prometheus, a probe or a command, so it runs without the service's lock:
+// commands are not held up by a slow provider.
 func (e *Engine) tick(ctx context.Context, s *service) error {
+	s.mu.Lock()
+	plan, err := e.planLooks(ctx, s, e.opts.Now())
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	measured := e.measure(ctx, s, plan)
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := e.opts.Now()
@@ -253,6 +280,9 @@ func (e *Engine) tick(ctx context.Context, s *service) error {
 	obs, err := e.observe(ctx, s, next, now)
 	if err != nil {
 		return err
+	}
+	if r := next.Rollout; plan != nil && r != nil && r.ID == plan.rollout && r.StepStartedAt.Equal(plan.stepStarted) {
+		obs.Measurements = measured
 	}
 	entries := rollout.Tick(s.Service, next, obs)
 	entries = append(entries, rollout.Expire(next, now)...)
@@ -269,8 +299,112 @@ func (e *Engine) want(s *service, version string) int {
 	return max(s.Service.Target.Replicas, 1)
 }
 
-// observe gathers what the rollout machine needs: canary readiness and, once
-// per analysis interval while the canary takes traffic, a measurement per check.
+// lookPlan is what one tick measures.
+type lookPlan struct {
+	rollout     string
+	stepStarted time.Time
+	pools       measure.Pools
+	looks       map[int]*measure.Look // check index → look; nil for a limit check
+	now         time.Time
+}
+
+// planLooks decides, once per analysis interval while the canary takes
+// traffic, which checks to measure. The first measurement comes a full
+// interval after the canary began to take traffic, or after its step began.
+func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*lookPlan, error) {
+	r := s.st.Rollout
+	if r == nil || r.Phase.Done() || !r.CanaryReady || r.CanaryWeight == 0 && !atAnalysis(s.Service, r) {
+		s.lastMeasured = time.Time{}
+		return nil, nil
+	}
+	interval := s.Service.Analysis.Interval.D()
+	if interval <= 0 {
+		interval = upfactory.DefaultInterval
+	}
+	if s.lastMeasured.IsZero() || r.StepStartedAt.After(s.lastMeasured) {
+		// Measure a full interval after the canary began to take traffic,
+		// or after its step began, so that a step's looks fall at its
+		// interval marks and the last one at its end.
+		s.lastMeasured = now
+		if r.StepStartedAt.After(now.Add(-interval)) && !r.StepStartedAt.After(now) {
+			s.lastMeasured = r.StepStartedAt
+		}
+		return nil, nil
+	}
+	if now.Sub(s.lastMeasured) < interval {
+		return nil, nil
+	}
+	s.lastMeasured = now
+	insts, err := s.Target.Instances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
+	}
+	p := &lookPlan{rollout: r.ID, stepStarted: r.StepStartedAt, now: now, looks: map[int]*measure.Look{},
+		pools: measure.Pools{Canary: r.CanaryVersion, Stable: r.StableVersion}}
+	for _, in := range insts {
+		if in.State != upfactory.InstanceReady || s.stopping[in.ID] {
+			continue
+		}
+		switch in.Version {
+		case r.CanaryVersion:
+			p.pools.CanaryAddrs = append(p.pools.CanaryAddrs, in.Addr)
+		case r.StableVersion:
+			p.pools.StableAddrs = append(p.pools.StableAddrs, in.Addr)
+		}
+	}
+	for i, c := range s.Service.Analysis.Checks {
+		if !c.Judged() {
+			if r.CanaryWeight > 0 {
+				p.looks[i] = nil
+			}
+			continue
+		}
+		if index, planned, alpha, ok := rollout.JudgedLook(s.Service, r, i); ok {
+			p.looks[i] = &measure.Look{Since: r.StepStartedAt, Index: index, Planned: planned, Alpha: alpha}
+		}
+	}
+	if len(p.looks) == 0 {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// atAnalysis reports whether r is at an analysis step, where judged checks
+// look even at weight 0 (a canary only probes reach).
+func atAnalysis(svc *upfactory.Service, r *upfactory.Rollout) bool {
+	cs := svc.Strategy.Canary
+	return cs != nil && r.StepIndex < len(cs.Steps) && cs.Steps[r.StepIndex].Analysis != nil
+}
+
+// measure takes the planned measurements, every check at once, within the
+// interval (or the Prometheus timeout, when longer).
+func (e *Engine) measure(ctx context.Context, s *service, p *lookPlan) map[int]upfactory.Measurement {
+	if p == nil {
+		return nil
+	}
+	budget := max(s.Service.Analysis.Interval.D(), time.Second)
+	if pr := s.Prometheus; pr != nil {
+		budget = max(budget, pr.Timeout()+time.Second)
+	}
+	mctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	out := make(map[int]upfactory.Measurement, len(p.looks))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, look := range p.looks {
+		wg.Go(func() {
+			m := s.meter.Measure(mctx, i, p.pools, look, p.now)
+			mu.Lock()
+			out[i] = m
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// observe gathers what the rollout machine needs besides measurements:
+// canary readiness, and what mirroring measured during a mirror step.
 func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceState, now time.Time) (rollout.Observation, error) {
 	obs := rollout.Observation{Now: now}
 	r := st.Rollout
@@ -298,35 +432,59 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 		obs.CanaryFailed = msg
 	}
 	obs.CanaryReady = ready >= e.want(s, r.CanaryVersion)
-
-	interval := s.Service.Analysis.Interval.D()
-	if interval <= 0 {
-		interval = upfactory.DefaultInterval
-	}
-	if !r.CanaryReady || r.CanaryWeight == 0 || r.Phase == upfactory.PhasePaused && r.CanaryWeight == 0 {
-		s.lastMeasured = time.Time{}
-		return obs, nil
-	}
-	if s.lastMeasured.IsZero() {
-		s.lastMeasured = now // the canary just began to take traffic: measure after a full interval
-		return obs, nil
-	}
-	if now.Sub(s.lastMeasured) < interval {
-		return obs, nil
-	}
-	s.lastMeasured = now
-	minSamples := s.Service.Analysis.MinSamples
-	if minSamples <= 0 {
-		minSamples = upfactory.DefaultMinSamples
-	}
-	obs.Measurements = map[int]upfactory.Measurement{}
-	for i, c := range s.Service.Analysis.Checks {
-		w := analysis.Window(c, interval, func(w time.Duration) int64 { return s.Metrics.Stats(r.CanaryVersion, w, now).Requests }, minSamples)
-		canary := s.Metrics.Stats(r.CanaryVersion, w, now)
-		base := s.Metrics.Stats(r.StableVersion, w, now)
-		obs.Measurements[i] = analysis.Measure(c, canary, base, minSamples, now)
+	if _, ok := rollout.MirrorStep(s.Service, st); ok {
+		if m, ok := s.Router.(upfactory.Mirrorer); ok {
+			rep := m.MirrorReport(r.CanaryVersion)
+			if key := fmt.Sprintf("%s/%d", r.ID, r.StepIndex); s.mirrorStep != key {
+				s.mirrorBase, s.mirrorStep = rep, key
+			}
+			rep = mirroredSince(rep, s.mirrorBase)
+			obs.Mirror = &rep
+		}
 	}
 	return obs, nil
+}
+
+// mirroredSince subtracts the counts of base from rep: a version mirrored
+// to before carries its earlier counts.
+func mirroredSince(rep, base upfactory.MirrorReport) upfactory.MirrorReport {
+	rep.Mirrored -= base.Mirrored
+	rep.Compared -= base.Compared
+	rep.Errors -= base.Errors
+	rep.Dropped -= base.Dropped
+	rep.Mismatches -= base.Mismatches
+	rep.Worse -= base.Worse
+	return rep
+}
+
+// reconcileMirror copies traffic to the canary's ready instances while the
+// rollout is at a mirror step, and stops copying otherwise.
+func (e *Engine) reconcileMirror(ctx context.Context, s *service, insts []upfactory.Instance) error {
+	m, ok := s.Router.(upfactory.Mirrorer)
+	if !ok {
+		return nil
+	}
+	spec, on := rollout.MirrorStep(s.Service, s.st)
+	var addrs []string
+	if on {
+		for _, in := range insts {
+			if in.Version == s.st.Rollout.CanaryVersion && in.State == upfactory.InstanceReady {
+				addrs = append(addrs, in.Addr)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		if !s.mirroring {
+			return nil
+		}
+		s.mirroring = false
+		return m.Mirror(ctx, "", nil, upfactory.MirrorSpec{})
+	}
+	s.mirroring = true
+	if err := m.Mirror(ctx, s.st.Rollout.CanaryVersion, addrs, *spec); err != nil {
+		return fmt.Errorf("mirroring %s to %s: %w", s.Service.Name, s.st.Rollout.CanaryVersion, err)
+	}
+	return nil
 }
 
 // startRetry is how long a version that must serve waits before its failed
@@ -379,6 +537,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 			return fmt.Errorf("setting router pools of %s: %w", s.Service.Name, err)
 		}
 		s.lastPools = pools
+	}
+	if err := e.reconcileMirror(ctx, s, routable); err != nil {
+		return err
 	}
 	for _, in := range toStop {
 		e.stopAsync(s, in)

@@ -64,6 +64,7 @@ type Target struct {
 	stopTimeout time.Duration
 	probe       *supervise.Probe
 	table       *supervise.Table[*instance]
+	procRoot    string // where Usage finds proc(5); "" for /proc
 
 	startMu sync.Mutex // one Start at a time, so that indexes and ports are not handed out twice
 }

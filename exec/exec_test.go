@@ -22,6 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	burnIfAsked()
 	targettest.ServeIfAsked()
 	code := m.Run()
 	if pids := targettest.KillStrays(); len(pids) > 0 {

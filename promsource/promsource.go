@@ -83,6 +83,9 @@ func New(c Config) (*Source, error) {
 // Address is the base URL queries go to.
 func (s *Source) Address() string { return s.addr }
 
+// Timeout is how long one query may take, retries included.
+func (s *Source) Timeout() time.Duration { return s.timeout }
+
 // Value renders q with v and runs it as an instant query at at (the server's
 // now when at is zero). The result must be one series or a scalar.
 //

@@ -95,3 +95,23 @@ func BenchmarkStats(b *testing.B) {
 		p.Stats("v1", 15*time.Minute, base)
 	}
 }
+
+// BenchmarkRecordRoute measures the per-route counting every request adds
+// to BenchmarkRecord: folding the path and finding its counters.
+func BenchmarkRecordRoute(b *testing.B) {
+	for _, bb := range []struct{ name, path string }{
+		{"static", "/api/v1/catalog/items"},
+		{"folded", "/api/v1/orders/12345/items/3f2504e0-4f89-11d3-9a0c-0305e82c3301"},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			record := proxy.New(proxy.Options{Logger: quiet}).RouteRecorderForTest("v1")
+			now := time.Now()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					record("GET", bb.path, 200, now)
+				}
+			})
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 // Collector returns the proxy's cumulative metrics for a Prometheus registry:
 // requests by version and status class, a latency histogram by version, the
 // weight of each routed version and the requests in flight to each instance;
+// requests by version, route and status class (at most 101 routes a version);
 // once mirroring ran, the copies sent to each preview version, dropped (by
 // reason) and unanswered, the answers compared by pair of status classes,
 // both sides' latency and the copies in flight. Versions that left the pools
@@ -23,6 +24,9 @@ func (p *Proxy) Collector() prometheus.Collector {
 		duration: prometheus.NewDesc("upfactory_router_request_duration_seconds",
 			"Time from receiving a request to the end of its answer, by version.",
 			[]string{"version"}, labels),
+		routeRequests: prometheus.NewDesc("upfactory_router_route_requests_total",
+			"Requests answered by the built-in router, by version, route and status class. A route is the method and the path with identifier-like segments folded to :id; past 100 routes a version, the others count as \"* (other routes)\".",
+			[]string{"version", "route", "class"}, labels),
 		weight: prometheus.NewDesc("upfactory_router_pool_weight",
 			"Percentage of new requests routed to the version.",
 			[]string{"version"}, labels),
@@ -53,6 +57,7 @@ func (p *Proxy) Collector() prometheus.Collector {
 type collector struct {
 	p                                    *Proxy
 	requests, duration, weight, inflight *prometheus.Desc
+	routeRequests                        *prometheus.Desc
 
 	mirrorRequests, mirrorDropped, mirrorErrors *prometheus.Desc
 	mirrorResponses, mirrorDuration             *prometheus.Desc
@@ -64,6 +69,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.duration
 	ch <- c.weight
 	ch <- c.inflight
+	ch <- c.routeRequests
 	ch <- c.mirrorRequests
 	ch <- c.mirrorDropped
 	ch <- c.mirrorErrors
@@ -100,6 +106,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		count += vs.buckets[len(promBounds)].Load()
 		ch <- prometheus.MustNewConstHistogram(c.duration, count,
 			float64(vs.sumNanos.Load())/1e9, buckets, vs.version)
+		for _, rs := range vs.routes.Load().all() {
+			for class := range numClasses {
+				ch <- prometheus.MustNewConstMetric(c.routeRequests, prometheus.CounterValue,
+					float64(rs.classes[class].Load()), vs.version, rs.route, classLabels[class])
+			}
+		}
 	}
 
 	for _, pl := range c.p.table.Load().pools {

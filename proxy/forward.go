@@ -23,6 +23,8 @@ type call struct {
 	idempotent bool
 	// mirror is set when a copy of the request goes to the preview.
 	mirror *mirrorJob
+	// method and path name the request's route (routes.go).
+	method, path string
 }
 
 type callKey struct{}

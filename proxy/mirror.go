@@ -156,17 +156,28 @@ var otherRoute = routeKey{method: "*", path: "(other routes)"}
 // plain token, there is no address or one is malformed, Sample is outside
 // 0–1, a method is not a token, or a limit is negative.
 func (p *Proxy) SetMirror(cfg *MirrorConfig) error {
-	var m *mirror
+	return p.setMirror(cfg, false)
+}
+
+// setMirror is SetMirror; keepSame leaves the mirroring in force alone, its
+// copies in flight included, when cfg says the same once normalized.
+func (p *Proxy) setMirror(cfg *MirrorConfig, keepSame bool) error {
+	var c MirrorConfig
 	if cfg != nil {
-		c, err := normalizeMirror(*cfg)
-		if err != nil {
+		var err error
+		if c, err = normalizeMirror(*cfg); err != nil {
 			return err
 		}
-		m = newMirror(c)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if m != nil {
+	cur := p.mirror.Load()
+	if keepSame && (cfg == nil && cur == nil || cfg != nil && cur != nil && sameMirror(cur.cfg, c)) {
+		return nil
+	}
+	var m *mirror
+	if cfg != nil {
+		m = newMirror(c)
 		ms := p.mirrors[m.cfg.Version]
 		if ms == nil {
 			ms = newMirrorStats(m.cfg.Version)
@@ -186,6 +197,21 @@ func (p *Proxy) SetMirror(cfg *MirrorConfig) error {
 		"sample", m.cfg.Sample, "methods", strings.Join(m.cfg.Methods, ","),
 		"max_body", m.cfg.MaxBody, "timeout", m.cfg.Timeout, "max_in_flight", m.cfg.MaxInFlight)
 	return nil
+}
+
+// sameMirror reports whether two normalized configs copy the same requests
+// to the same instances alike; the order of addresses and methods does not
+// matter.
+func sameMirror(a, b MirrorConfig) bool {
+	sameSet := func(x, y []string) bool {
+		x, y = slices.Clone(x), slices.Clone(y)
+		slices.Sort(x)
+		slices.Sort(y)
+		return slices.Equal(x, y)
+	}
+	return a.Version == b.Version && a.Sample == b.Sample && a.MaxBody == b.MaxBody &&
+		a.Timeout == b.Timeout && a.MaxInFlight == b.MaxInFlight &&
+		sameSet(a.Addrs, b.Addrs) && sameSet(a.Methods, b.Methods)
 }
 
 // MirrorStats returns what mirroring measured for the preview in force, or

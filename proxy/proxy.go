@@ -87,6 +87,8 @@ type Proxy struct {
 var (
 	_ upfactory.Router       = (*Proxy)(nil)
 	_ upfactory.MetricSource = (*Proxy)(nil)
+	_ upfactory.SampleSource = (*Proxy)(nil)
+	_ upfactory.Mirrorer     = (*Proxy)(nil)
 	_ http.Handler           = (*Proxy)(nil)
 )
 
@@ -234,6 +236,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := p.calls.Get().(*call)
 	c.t, c.first = t, pl
+	c.method, c.path = r.Method, r.URL.Path
 	c.idempotent = idempotent(r.Method)
 	if m := p.mirror.Load(); m != nil {
 		c.mirror = m.take(r, pl)
@@ -287,6 +290,7 @@ func (p *Proxy) finish(c *call, start time.Time) {
 		status = http.StatusBadGateway
 	}
 	vs.record(status, end.Sub(start), end)
+	vs.recordRoute(c.method, c.path, status, end)
 	if c.b != nil {
 		c.b.release()
 	}
@@ -486,13 +490,7 @@ func (p *Proxy) Drain(ctx context.Context, addr string) error {
 // current second included. The window is rounded up to whole seconds and
 // clamped to [1s, MaxWindow]. An unknown version has zero stats.
 func (p *Proxy) Stats(version string, window time.Duration, now time.Time) upfactory.TrafficStats {
-	p.mu.Lock()
-	vs := p.versions[version]
-	p.mu.Unlock()
-	if vs == nil {
-		vs = newVersionStats(version)
-	}
-	return vs.stats(window, now)
+	return p.statsOf(version).stats(window, now)
 }
 
 // shutdownGrace bounds how long Serve waits for in-flight requests once its

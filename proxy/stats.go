@@ -3,6 +3,7 @@ package proxy
 import (
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -147,6 +148,11 @@ type versionStats struct {
 	ring atomic.Pointer[ring]
 	// lastSec is the last Unix second anything was recorded.
 	lastSec atomic.Int64
+
+	// routes counts the same requests by route (routes.go); addRoute
+	// serializes its copy-on-write updates.
+	routes  atomic.Pointer[routeIndex]
+	routeMu sync.Mutex
 }
 
 func newVersionStats(version string) *versionStats {
@@ -238,23 +244,74 @@ func (vs *versionStats) stats(window time.Duration, now time.Time) upfactory.Tra
 	}
 	hist := make([]uint64, histBuckets)
 	end := now.Unix()
-	for sec := end - n + 1; sec <= end; sec++ {
-		s := &r.slots[sec&ringMask]
-		if s.sec.Load() != sec {
-			continue
-		}
-		ts.Requests += int64(s.requests.Load())
-		ts.Errors4xx += int64(s.errors4.Load())
-		ts.Errors5xx += int64(s.errors5.Load())
-		for i := range s.hist {
-			hist[i] += uint64(s.hist[i].Load())
-		}
-	}
+	ts.Requests, ts.Errors4xx, ts.Errors5xx = r.sum(end-n+1, end, hist)
 	ts.Rate = float64(ts.Requests) / ts.Window.Seconds()
 	ts.P50 = percentile(hist, 0.50)
 	ts.P95 = percentile(hist, 0.95)
 	ts.P99 = percentile(hist, 0.99)
 	return ts
+}
+
+// sum adds up the slots of the seconds from first to last, both included,
+// into the counts it returns and hist. Slots holding another second are
+// skipped: that second saw no traffic, or left the ring.
+func (r *ring) sum(first, last int64, hist []uint64) (requests, errors4, errors5 int64) {
+	for sec := first; sec <= last; sec++ {
+		s := &r.slots[sec&ringMask]
+		if s.sec.Load() != sec {
+			continue
+		}
+		requests += int64(s.requests.Load())
+		errors4 += int64(s.errors4.Load())
+		errors5 += int64(s.errors5.Load())
+		for i := range s.hist {
+			hist[i] += uint64(s.hist[i].Load())
+		}
+	}
+	return requests, errors4, errors5
+}
+
+// ringSpan returns the seconds from from to to, both included, that the ring
+// can answer: at most ringSlots of them, ending with to's. first > last when
+// from is after to.
+func ringSpan(from, to time.Time) (first, last int64) {
+	first, last = from.Unix(), to.Unix()
+	return max(first, last-ringSlots+1), last
+}
+
+// distribution sums the whole seconds from from to to, both included,
+// clamped to the ring's span; From says where the sum starts when clamped.
+func (vs *versionStats) distribution(from, to time.Time) upfactory.Distribution {
+	first, last := ringSpan(from, to)
+	d := upfactory.Distribution{Version: vs.version, From: from, To: to}
+	if first > from.Unix() {
+		d.From = time.Unix(first, 0).In(from.Location())
+	}
+	r := vs.ring.Load()
+	if r == nil || first > last {
+		return d
+	}
+	hist := make([]uint64, histBuckets)
+	d.Requests, d.Errors4xx, d.Errors5xx = r.sum(first, last, hist)
+	for i, c := range hist {
+		if c > 0 {
+			d.Latency = append(d.Latency, upfactory.LatencyBucket{Seconds: histMid(i), Count: int64(c)})
+		}
+	}
+	return d
+}
+
+// histMid returns the middle of bucket i in seconds: the geometric mean of
+// its bounds, since the buckets are log-spaced; half of histMin for bucket
+// 0, histMax for the last, which has no upper bound.
+func histMid(i int) float64 {
+	switch {
+	case i <= 0:
+		return float64(histMin) / 2 / 1e9
+	case i >= histBuckets-1:
+		return float64(histMax) / 1e9
+	}
+	return math.Sqrt(histLower(i)*histUpper(i)) / 1e9
 }
 
 // percentile interpolates linearly inside the bucket where the q-th sample
@@ -289,5 +346,6 @@ func percentile(hist []uint64, q float64) time.Duration {
 func (vs *versionStats) releaseIfIdle(now time.Time) {
 	if vs.lastSec.Load() < now.Unix()-ringSlots {
 		vs.ring.Store(nil)
+		vs.releaseRouteRings()
 	}
 }

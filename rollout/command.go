@@ -100,6 +100,9 @@ func Apply(svc *upfactory.Service, st *upfactory.ServiceState, cmd Command, now 
 		if r.Phase == "" {
 			r.Phase = upfactory.PhaseProgressing
 		}
+		for i := range r.Checks {
+			r.Checks[i].Errors = 0 // measure afresh: a provider fixed since the pause gets its chance
+		}
 		r.Message = fmt.Sprintf("resumed by %s at %s", cmd.Actor, step())
 		entries := logged("rollout.resume", r.Message)
 		if r.Phase == upfactory.PhaseProgressing && r.StepIndex < len(steps) && steps[r.StepIndex].Pause != nil && steps[r.StepIndex].Pause.Duration == 0 {

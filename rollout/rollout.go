@@ -5,6 +5,7 @@ package rollout
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/upfactory/upfactory"
@@ -20,6 +21,9 @@ type Observation struct {
 	CanaryFailed string
 	// Measurements holds a new measurement per check index, if one was taken.
 	Measurements map[int]upfactory.Measurement
+	// Mirror is what mirroring to the canary measured during the current
+	// mirror step; nil outside one.
+	Mirror *upfactory.MirrorReport
 }
 
 // InitialState is the state of a service upfactory has never seen.
@@ -86,7 +90,7 @@ func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor st
 		Message:       fmt.Sprintf("starting %s instances; waiting for readiness until %s", version, now.Add(timeout).Format(time.TimeOnly)),
 	}
 	for _, c := range svc.Analysis.Checks {
-		r.Checks = append(r.Checks, upfactory.CheckStatus{Metric: c.Metric, Rule: analysis.Rule(c), Status: upfactory.VerdictPending})
+		r.Checks = append(r.Checks, upfactory.CheckStatus{Name: c.ID(), Metric: c.Metric, Provider: c.Provider, Rule: analysis.Rule(c), Status: upfactory.VerdictPending})
 	}
 	st.Rollout = r
 	entries = append(entries, entry(now, actor, "rollout.start", r, version,
@@ -129,15 +133,32 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 	// whatever the step.
 	interval := svc.Analysis.Interval.D()
 	for i, m := range obs.Measurements {
-		if i < len(r.Checks) && i < len(svc.Analysis.Checks) {
+		if i < len(r.Checks) && i < len(svc.Analysis.Checks) && m.Verdict != upfactory.VerdictPending {
 			analysis.Update(&r.Checks[i], svc.Analysis.Checks[i], m, interval)
 		}
 	}
-	if i, failed := firstFailed(r); failed {
+	if i, failed := firstFailed(svc, r); failed {
 		c := r.Checks[i]
-		values := measurementValues(c)
+		values := measurementValues(svc, i, c)
 		rollBack(svc, r, now, fmt.Sprintf("check %s failed: %s", c.Rule, c.Reason))
 		log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, values)
+		return entries
+	}
+	if step := currentStep(svc, r); step != nil && step.Analysis != nil && r.Phase == upfactory.PhaseProgressing {
+		if sc, ok := analysis.Score(svc, r.Checks, r.StepStartedAt, now); ok && len(obs.Measurements) > 0 {
+			r.Score = &sc
+			if sc.Verdict == upfactory.VerdictFail {
+				rollBack(svc, r, now, fmt.Sprintf("analysis at %d%% failed: %s", r.CanaryWeight, sc.Reason))
+				log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, checkValues(svc, r))
+				return entries
+			}
+		}
+	}
+	if i, ok := tooManyErrors(svc, r); ok && (r.Phase == upfactory.PhaseProgressing || r.Phase == upfactory.PhaseAwaitingApproval) {
+		c := r.Checks[i]
+		r.PausedFrom, r.Phase = r.Phase, upfactory.PhasePaused
+		r.Message = fmt.Sprintf("paused, not rolled back: check %s could not be measured %d times in a row: %s; resume once it can", c.Name, c.Errors, c.Reason)
+		log(upfactory.ActorSystem, "analysis.errors", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
 		return entries
 	}
 
@@ -156,7 +177,7 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 		switch {
 		case s.Weight != nil:
 			if *s.Weight > r.CanaryWeight {
-				if i, blocked := firstBreaching(r); blocked {
+				if i, blocked := firstBreaching(svc, r); blocked {
 					r.Message = fmt.Sprintf("expansion to %d%% blocked: check %s is breaching: %s", *s.Weight, r.Checks[i].Rule, r.Checks[i].Reason)
 					return entries
 				}
@@ -167,35 +188,84 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 			log(upfactory.ActorSystem, "step.weight", r.CanaryVersion, r.Message, map[string]any{"from": from, "to": r.CanaryWeight})
 			advance(r, now)
 		case s.Analysis != nil:
-			if now.Sub(r.StepStartedAt) < s.Analysis.Duration.D() {
-				r.Message = fmt.Sprintf("analysis at %d%%: %s left", r.CanaryWeight, (s.Analysis.Duration.D() - now.Sub(r.StepStartedAt)).Round(time.Second))
+			d := s.Analysis.Duration.D()
+			if now.Sub(r.StepStartedAt) < d {
+				r.Message = fmt.Sprintf("analysis at %d%%: %s left", r.CanaryWeight, (d - now.Sub(r.StepStartedAt)).Round(time.Second))
+				if r.Score != nil && !r.Score.At.Before(r.StepStartedAt) {
+					r.Message += fmt.Sprintf("; score %.0f so far", r.Score.Score)
+				}
 				return entries
 			}
-			if i, ok := firstUnproven(r); !ok {
+			i, ok := firstUnproven(svc, r, d)
+			if !ok {
 				c := r.Checks[i]
 				reason := c.Reason
 				if reason == "" {
 					reason = "no measurement passed during the analysis"
 				}
-				if c.Status == upfactory.VerdictInconclusive {
+				if c.Status == upfactory.VerdictInconclusive && !svc.Analysis.Checks[i].Judged() {
 					// Still breaching but not for long enough: hold the step
 					// until the check either recovers or fails.
 					r.Message = fmt.Sprintf("analysis held: check %s is breaching: %s", c.Rule, reason)
 					return entries
 				}
-				if now.Sub(r.StepStartedAt) < 2*s.Analysis.Duration.D() {
+				if now.Sub(r.StepStartedAt) < 2*d {
 					// Thin traffic: give the check up to one more duration
-					// to gather enough requests before calling it inconclusive.
+					// to gather enough data before calling it inconclusive.
 					r.Message = fmt.Sprintf("analysis at %d%% waiting for data: check %s: %s", r.CanaryWeight, c.Rule, reason)
 					return entries
 				}
 				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
 				r.Message = fmt.Sprintf("analysis inconclusive: check %s: %s; resume to analyse again, or promote", c.Rule, reason)
-				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, measurementValues(c))
+				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
+				return entries
+			}
+			if sc := r.Score; sc != nil && sc.Verdict != upfactory.VerdictPass {
+				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+				r.Message = fmt.Sprintf("analysis at %d%% marginal: %s; resume to analyse again, promote, or roll back", r.CanaryWeight, sc.Reason)
+				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, checkValues(svc, r))
 				return entries
 			}
 			r.Message = fmt.Sprintf("analysis at %d%% passed", r.CanaryWeight)
-			log(upfactory.ActorSystem, "analysis.passed", r.CanaryVersion, r.Message, checkValues(r))
+			if r.Score != nil {
+				r.Message += fmt.Sprintf(": %s", r.Score.Reason)
+			}
+			log(upfactory.ActorSystem, "analysis.passed", r.CanaryVersion, r.Message, checkValues(svc, r))
+			advance(r, now)
+		case s.Mirror != nil:
+			if obs.Mirror != nil {
+				rep := *obs.Mirror
+				r.Mirror = &rep
+			}
+			d := s.Mirror.Duration.D()
+			rep := r.Mirror
+			compared, rate := int64(0), 0.0
+			if rep != nil && rep.Compared > 0 {
+				compared, rate = rep.Compared, float64(rep.Mismatches)/float64(rep.Compared)
+			}
+			enough := compared >= int64(max(s.Mirror.MinCompared, 1))
+			summary := fmt.Sprintf("%d copies compared, %.2f%% mismatched (max %s)", compared, 100*rate, s.Mirror.MaxMismatch)
+			if enough && rate > s.Mirror.MismatchLimit {
+				rollBack(svc, r, now, fmt.Sprintf("mirror: the canary's answers differ from the users': %s%s", summary, mirrorTop(rep)))
+				log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, mirrorValues(rep))
+				return entries
+			}
+			if left := d - now.Sub(r.StepStartedAt); left > 0 {
+				r.Message = fmt.Sprintf("mirroring %s of requests to %s: %s; %s left", s.Mirror.Sample, r.CanaryVersion, summary, left.Round(time.Second))
+				return entries
+			}
+			if !enough {
+				if now.Sub(r.StepStartedAt) < 2*d {
+					r.Message = fmt.Sprintf("mirror waiting for copies: %s, need %d", summary, s.Mirror.MinCompared)
+					return entries
+				}
+				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+				r.Message = fmt.Sprintf("mirror inconclusive: %s, need %d; resume to mirror again, or promote", summary, s.Mirror.MinCompared)
+				log(upfactory.ActorSystem, "mirror.inconclusive", r.CanaryVersion, r.Message, mirrorValues(rep))
+				return entries
+			}
+			r.Message = "mirror passed: " + summary
+			log(upfactory.ActorSystem, "mirror.passed", r.CanaryVersion, r.Message, mirrorValues(rep))
 			advance(r, now)
 		case s.Approval != nil:
 			r.Phase = upfactory.PhaseAwaitingApproval
@@ -256,28 +326,100 @@ func complete(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time)
 	r.Message = fmt.Sprintf("%s is stable; %s stays warm for rollback until %s", r.CanaryVersion, r.StableVersion, st.PreviousUntil.Format(time.TimeOnly))
 }
 
-func firstFailed(r *upfactory.Rollout) (int, bool) {
+// currentStep is the step the rollout is at, or nil past the last.
+func currentStep(svc *upfactory.Service, r *upfactory.Rollout) *upfactory.Step {
+	if cs := svc.Strategy.Canary; cs != nil && r.StepIndex < len(cs.Steps) {
+		return &cs.Steps[r.StepIndex]
+	}
+	return nil
+}
+
+// MirrorStep reports whether the rollout of st is at a mirror step that
+// copies traffic now, and the step's settings.
+func MirrorStep(svc *upfactory.Service, st *upfactory.ServiceState) (*upfactory.MirrorSpec, bool) {
+	r := st.Rollout
+	if !Active(st) || r.Phase != upfactory.PhaseProgressing || !r.CanaryReady {
+		return nil, false
+	}
+	if s := currentStep(svc, r); s != nil && s.Mirror != nil {
+		return s.Mirror, true
+	}
+	return nil, false
+}
+
+// JudgedLook reports whether check i, a judged check, should look now, and
+// which look of how many it would be: only during an analysis step that is
+// progressing, and no more than the step's planned looks.
+func JudgedLook(svc *upfactory.Service, r *upfactory.Rollout, i int) (index, planned int, alpha float64, ok bool) {
+	s := currentStep(svc, r)
+	if s == nil || s.Analysis == nil || r.Phase != upfactory.PhaseProgressing || i >= len(r.Checks) {
+		return 0, 0, 0, false
+	}
+	planned, alpha = analysis.Plan(svc, s.Analysis.Duration.D())
+	done := 0
+	if c := r.Checks[i]; c.LooksFrom.Equal(r.StepStartedAt) {
+		done = c.Looks
+	}
+	if done >= planned {
+		return 0, 0, 0, false
+	}
+	return done + 1, planned, alpha, true
+}
+
+// firstFailed returns the first failed check that fails the rollout alone:
+// any limit check, and critical judged ones.
+func firstFailed(svc *upfactory.Service, r *upfactory.Rollout) (int, bool) {
 	for i, c := range r.Checks {
-		if c.Status == upfactory.VerdictFail {
+		if c.Status == upfactory.VerdictFail && (i >= len(svc.Analysis.Checks) || !svc.Analysis.Checks[i].Judged() || svc.Analysis.Checks[i].Critical) {
 			return i, true
 		}
 	}
 	return 0, false
 }
 
-func firstBreaching(r *upfactory.Rollout) (int, bool) {
+// firstBreaching returns the first limit check that blocks expansion:
+// breaching, failed, or not measurable. Judged checks judge analysis steps.
+func firstBreaching(svc *upfactory.Service, r *upfactory.Rollout) (int, bool) {
 	for i, c := range r.Checks {
-		if c.Status == upfactory.VerdictInconclusive || c.Status == upfactory.VerdictFail {
+		if i < len(svc.Analysis.Checks) && svc.Analysis.Checks[i].Judged() {
+			continue
+		}
+		switch c.Status {
+		case upfactory.VerdictInconclusive, upfactory.VerdictFail, upfactory.VerdictError:
 			return i, true
 		}
 	}
 	return 0, false
 }
 
-// firstUnproven returns the first check that has not passed a measurement
-// taken during the current step, or whose latest measurement did not pass.
-func firstUnproven(r *upfactory.Rollout) (int, bool) {
+// tooManyErrors returns the first check that could not be measured
+// svc.Analysis.MaxErrors times in a row.
+func tooManyErrors(svc *upfactory.Service, r *upfactory.Rollout) (int, bool) {
+	limit := svc.Analysis.MaxErrors
+	if limit <= 0 {
+		limit = upfactory.DefaultMaxErrors
+	}
 	for i, c := range r.Checks {
+		if c.Errors >= limit {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// firstUnproven returns the first check that has not proven the analysis
+// step of duration d: a limit check without a passing measurement taken
+// during the step, or whose latest did not pass; a judged check that has
+// not had all the step's planned looks.
+func firstUnproven(svc *upfactory.Service, r *upfactory.Rollout, d time.Duration) (int, bool) {
+	for i, c := range r.Checks {
+		if i < len(svc.Analysis.Checks) && svc.Analysis.Checks[i].Judged() {
+			planned, _ := analysis.Plan(svc, d)
+			if !c.LooksFrom.Equal(r.StepStartedAt) || c.Looks < planned {
+				return i, false
+			}
+			continue
+		}
 		if c.Status != upfactory.VerdictPass || c.Last == nil || c.Last.At.Before(r.StepStartedAt) {
 			return i, false
 		}
@@ -285,26 +427,64 @@ func firstUnproven(r *upfactory.Rollout) (int, bool) {
 	return 0, true
 }
 
-func measurementValues(c upfactory.CheckStatus) map[string]any {
-	v := map[string]any{"metric": c.Metric, "rule": c.Rule, "status": string(c.Status)}
+func measurementValues(svc *upfactory.Service, i int, c upfactory.CheckStatus) map[string]any {
+	v := map[string]any{"check": c.Name, "metric": c.Metric, "provider": c.Provider, "rule": c.Rule, "status": string(c.Status)}
+	if c.Errors > 0 {
+		v["consecutive_errors"] = c.Errors
+	}
 	if m := c.Last; m != nil {
 		v["canary"] = m.Canary
 		v["stable"] = m.Baseline
-		v["canary_requests"] = m.CanaryCount
-		v["stable_requests"] = m.BaselineCount
+		v["canary_count"] = m.CanaryCount
+		v["stable_count"] = m.BaselineCount
 		v["window"] = m.Window.String()
 		v["canary_text"] = analysis.Format(c.Metric, m.Canary)
 		v["stable_text"] = analysis.Format(c.Metric, m.Baseline)
+		if j := m.Judgement; j != nil {
+			v["look"] = j.Look
+			v["planned_looks"] = j.Planned
+			v["p_value"] = j.PValue
+			v["alpha"] = j.Alpha
+			v["shift"] = j.Shift
+			v["shift_low"] = j.ShiftLow
+			v["shift_high"] = j.ShiftHigh
+			v["allowed"] = j.Allowed
+			if i < len(svc.Analysis.Checks) {
+				v["judgement"] = analysis.Describe(svc.Analysis.Checks[i], *m)
+			}
+		}
+		if m.Reason != "" {
+			v["reason"] = m.Reason
+		}
 	}
 	return v
 }
 
-func checkValues(r *upfactory.Rollout) map[string]any {
+func checkValues(svc *upfactory.Service, r *upfactory.Rollout) map[string]any {
 	v := map[string]any{}
-	for _, c := range r.Checks {
+	for i, c := range r.Checks {
 		if c.Last != nil {
-			v[c.Rule] = map[string]any{"canary": c.Last.Canary, "stable": c.Last.Baseline, "status": string(c.Status)}
+			v[c.Name] = measurementValues(svc, i, c)
 		}
 	}
+	if sc := r.Score; sc != nil {
+		v["score"] = map[string]any{"score": sc.Score, "verdict": string(sc.Verdict), "reason": sc.Reason}
+	}
 	return v
+}
+
+func mirrorValues(rep *upfactory.MirrorReport) map[string]any {
+	if rep == nil {
+		return nil
+	}
+	return map[string]any{"mirrored": rep.Mirrored, "compared": rep.Compared, "mismatches": rep.Mismatches,
+		"worse": rep.Worse, "errors": rep.Errors, "dropped": rep.Dropped,
+		"primary_p95": rep.PrimaryP95.String(), "mirror_p95": rep.MirrorP95.String(), "top": rep.Top}
+}
+
+func mirrorTop(rep *upfactory.MirrorReport) string {
+	if rep == nil || len(rep.Top) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(rep.Top, ", ") + ")"
 }

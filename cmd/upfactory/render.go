@@ -86,19 +86,61 @@ func renderStatus(w io.Writer, st *engine.Status) {
 	if len(st.Checks) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "CHECK\tSTATUS\tCANARY\tSTABLE\tSAMPLES\tREASON")
+		fmt.Fprintln(tw, "CHECK\tPROVIDER\tSTATUS\tCANARY\tSTABLE\tSAMPLES\tREASON")
 		for _, c := range st.Checks {
 			canary, stable, samples := "-", "-", "-"
-			if m := c.Last; m != nil {
+			if m := c.Last; m != nil && m.Verdict != upfactory.VerdictError {
 				canary, stable = analysis.Format(c.Metric, m.Canary), analysis.Format(c.Metric, m.Baseline)
 				samples = fmt.Sprintf("%d/%d", m.CanaryCount, m.BaselineCount)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Rule, c.Status, canary, stable, samples, c.Reason)
+			reason := c.Reason
+			if c.Errors > 0 {
+				reason = fmt.Sprintf("%d in a row: %s", c.Errors, reason)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Rule, orDash(c.Provider), c.Status, canary, stable, samples, oneLine(reason, 160))
 		}
 		tw.Flush()
+		renderJudged(w, st)
+	}
+	if sc := st.Score; sc != nil {
+		fmt.Fprintf(w, "Score:    %.1f %s: %s\n", sc.Score, sc.Verdict, sc.Reason)
+	}
+	if m := st.Mirror; m != nil {
+		rate := 0.0
+		if m.Compared > 0 {
+			rate = 100 * float64(m.Mismatches) / float64(m.Compared)
+		}
+		fmt.Fprintf(w, "Mirror:   %d copied to %s, %d compared, %d mismatched (%.2f%%), %d canary 5xx where users got an answer, %d errors, %d dropped; p95 users %s, canary %s\n",
+			m.Mirrored, m.Version, m.Compared, m.Mismatches, rate, m.Worse, m.Errors, m.Dropped, m.PrimaryP95, m.MirrorP95)
+		for _, t := range m.Top {
+			fmt.Fprintf(w, "          %s\n", t)
+		}
 	}
 	for _, a := range st.Approvals {
 		fmt.Fprintf(w, "Approved: step %d by %s (%s) at %s %s\n", a.Step, a.By, a.Role, a.At.Local().Format(time.TimeOnly), a.Comment)
+	}
+}
+
+// renderJudged prints the judge's statistics behind each judged check's
+// latest verdict.
+func renderJudged(w io.Writer, st *engine.Status) {
+	first := true
+	for _, c := range st.Checks {
+		m := c.Last
+		if m == nil || m.Judgement == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\nJudge (one-sided Mann-Whitney U, or Fisher's exact test for rates; shift = canary - stable, Hodges-Lehmann or rate difference):")
+			first = false
+		}
+		j := m.Judgement
+		f := func(v float64) string { return analysis.Format(c.Metric, v) }
+		if upfactory.MetricUnit(c.Metric) == "ratio" {
+			f = func(v float64) string { return fmt.Sprintf("%+.2fpp", 100*v) }
+		}
+		fmt.Fprintf(w, "  %-24s look %d/%d  n=%d/%d  p=%.3g (alpha %.2g)  shift %s [%s, %s]  allowed %s  %s\n",
+			c.Name, j.Look, j.Planned, m.CanaryCount, m.BaselineCount, j.PValue, j.Alpha, f(j.Shift), f(j.ShiftLow), f(j.ShiftHigh), f(j.Allowed), c.Status)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/upfactory/upfactory/exec"
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/intake"
+	"github.com/upfactory/upfactory/promsource"
 	"github.com/upfactory/upfactory/proxy"
 	"github.com/upfactory/upfactory/sqlite"
 	"github.com/upfactory/upfactory/static"
@@ -106,6 +107,13 @@ func (s *Server) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var runtimes []engine.Runtime
+	var prom *promsource.Source
+	if cfg.Prometheus != nil {
+		if prom, err = promsource.New(*cfg.Prometheus); err != nil {
+			db.Close()
+			return fmt.Errorf("prometheus: %w", err)
+		}
+	}
 	record := func(e upfactory.LogEntry) {
 		if s.Engine != nil {
 			s.Engine.Record(e)
@@ -143,7 +151,7 @@ func (s *Server) Open(ctx context.Context) error {
 			s.Close(ctx, true)
 			return fmt.Errorf("target of %s: %w", svc.Name, err)
 		}
-		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p})
+		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p, Samples: p, Prometheus: prom})
 	}
 
 	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion,
