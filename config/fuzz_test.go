@@ -18,6 +18,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range badCases {
 		f.Add([]byte(tc.yaml))
 	}
+	for _, tc := range analysisBad {
+		f.Add([]byte(analysisBase + "      checks: [" + tc.checks + "]\n"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := config.Parse("upfactory.yaml", data, "/srv")
 		if err == nil {
