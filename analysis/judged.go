@@ -95,9 +95,20 @@ func Plan(svc *upfactory.Service, duration time.Duration) (planned int, alpha fl
 }
 
 // Judge runs one look of the judge at check c on the samples gathered
-// since the analysis step began.
+// since the analysis step began. At the step's last look, a result that is
+// inconclusive only because the interval is too wide (the test is not
+// significant) is a pass: see the comment inside.
 func Judge(c upfactory.Check, canary, baseline []float64, look judge.Look, alpha float64, minSamples int, since, now time.Time) upfactory.Measurement {
 	v := judge.Judge(JudgeMetric(c, minSamples), baseline, canary, look, alpha)
+	if v.Outcome == judge.Inconclusive && look.Index >= look.Planned && !(v.PValue < v.Alpha) {
+		// The last planned look found no significant regression. The judge
+		// alone would still call it inconclusive when the interval is too
+		// wide to prove the shift within tolerance, which with a thin
+		// canary is nearly always; a step that looked as long as it was
+		// planned to, and saw nothing, passes, as Kayenta's judge does.
+		v.Outcome = judge.Pass
+		v.Reason = "no significant regression after all planned looks: " + v.Reason
+	}
 	m := upfactory.Measurement{
 		At: now, Window: upfactory.Duration(now.Sub(since)), Since: since,
 		Canary: v.Canary, Baseline: v.Baseline,

@@ -47,6 +47,15 @@ func TestJudgeMeasurement(t *testing.T) {
 		t.Errorf("an A/A comparison failed: %s", same.Reason)
 	}
 
+	// A thin A/A canary: the interval is too wide to prove anything at an
+	// early look, and at the last one nothing significant was seen: pass.
+	thinC, thinB := lognormal(r, 40, 0.100), lognormal(r, 800, 0.100)
+	early := analysis.Judge(c, thinC, thinB, judge.Look{Index: 3, Planned: 6}, 0.05, 20, since, now)
+	last := analysis.Judge(c, thinC, thinB, judge.Look{Index: 6, Planned: 6}, 0.05, 20, since, now)
+	if early.Verdict != upfactory.VerdictInconclusive || last.Verdict != upfactory.VerdictPass {
+		t.Errorf("thin A/A: look 3 %s (%s), look 6 %s (%s); want inconclusive then pass", early.Verdict, early.Reason, last.Verdict, last.Reason)
+	}
+
 	few := analysis.Judge(c, lognormal(r, 10, 0.5), lognormal(r, 3000, 0.1), look, 0.05, 20, since, now)
 	if few.Verdict != upfactory.VerdictNoData || few.Judgement != nil {
 		t.Errorf("10 canary samples with min 20: %s, judgement %v", few.Verdict, few.Judgement)
