@@ -480,8 +480,14 @@ func (e *Engine) reconcileMirror(ctx context.Context, s *service, insts []upfact
 		s.mirroring = false
 		return m.Mirror(ctx, "", nil, upfactory.MirrorSpec{})
 	}
+	r := s.st.Rollout
+	if key := fmt.Sprintf("%s/%d", r.ID, r.StepIndex); s.mirrorStep != key {
+		// Counts from before this step (an earlier rollout of the same
+		// version) are not this step's: remember them to subtract.
+		s.mirrorBase, s.mirrorStep = m.MirrorReport(r.CanaryVersion), key
+	}
 	s.mirroring = true
-	if err := m.Mirror(ctx, s.st.Rollout.CanaryVersion, addrs, *spec); err != nil {
+	if err := m.Mirror(ctx, r.CanaryVersion, addrs, *spec); err != nil {
 		return fmt.Errorf("mirroring %s to %s: %w", s.Service.Name, s.st.Rollout.CanaryVersion, err)
 	}
 	return nil

@@ -211,6 +211,9 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		}
 	}
 	p("   -> %s: %s", bad.Phase, bad.Message)
+	if m := bad.Mirror; m != nil {
+		p("   mirror step: %d copies of users' requests compared, %d answered differently; users got the stable version's answers", m.Compared, m.Mismatches)
+	}
 	p("   %s served %d requests to users before the rollback (%d of them failed); the rest never saw it", badVersion, sum.BadRequests, sum.Bad5xx)
 	if sum.SecondsToRollback > 0 {
 		p("   time from its first failed response to canary weight 0: %.1fs", sum.SecondsToRollback)
