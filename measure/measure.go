@@ -76,10 +76,14 @@ type Look struct {
 type Meter struct {
 	env Env
 
-	mu      sync.Mutex
-	cpu     map[string]upfactory.InstanceUsage // instance → last reading
-	history map[int]*history                   // check index → samples since a step began
-	turn    map[int]int                        // check index → next instance to probe
+	mu sync.Mutex
+	// cpu holds each CPU check's own last reading of each instance: the
+	// checks of one tick are measured at once, and one check's reading
+	// must not become another's previous one (which would measure the
+	// CPU of the instant between them).
+	cpu     map[int]map[string]upfactory.InstanceUsage // check index → instance → last reading
+	history map[int]*history                           // check index → samples since a step began
+	turn    map[int]int                                // check index → next instance to probe
 }
 
 type history struct {
@@ -92,7 +96,7 @@ func New(env Env) *Meter {
 	if env.Client == nil {
 		env.Client = &http.Client{}
 	}
-	return &Meter{env: env, cpu: map[string]upfactory.InstanceUsage{}, history: map[int]*history{}, turn: map[int]int{}}
+	return &Meter{env: env, cpu: map[int]map[string]upfactory.InstanceUsage{}, history: map[int]*history{}, turn: map[int]int{}}
 }
 
 // errNoInstance is an error, not NoData: a version with weight must have one.
@@ -100,8 +104,14 @@ var errNoInstance = errors.New("no ready instance")
 
 // Measure takes one measurement of check i. For a judged check, look must
 // be set (the check is judged only during analysis steps); for a limit
-// check it is ignored.
+// check it is ignored. The measurement's numbers are finite, since the
+// rollout's state holds it as JSON: a value not measured (a baseline an
+// absolute limit does not need) is 0, with a count of 0.
 func (m *Meter) Measure(ctx context.Context, i int, p Pools, look *Look, now time.Time) upfactory.Measurement {
+	return saveable(m.measure(ctx, i, p, look, now))
+}
+
+func (m *Meter) measure(ctx context.Context, i int, p Pools, look *Look, now time.Time) upfactory.Measurement {
 	svc := m.env.Service
 	c := svc.Analysis.Checks[i]
 	interval := svc.Analysis.Interval.D()
@@ -123,10 +133,41 @@ func (m *Meter) Measure(ctx context.Context, i int, p Pools, look *Look, now tim
 		return analysis.Judge(c, canary, baseline, judge.Look{Index: look.Index, Planned: look.Planned}, look.Alpha, minSamples, look.Since, now)
 	}
 	r, minCount, err := m.reading(ctx, i, c, p, interval, minSamples, now)
-	if err != nil {
+	switch {
+	case errors.Is(err, promsource.ErrNoData):
+		// The query ran and measured nothing: NoData, saying why.
+		return upfactory.Measurement{At: now, Window: upfactory.Duration(r.Window), Canary: r.Canary, CanaryCount: r.CanaryCount,
+			Verdict: upfactory.VerdictNoData, Reason: fmt.Sprintf("%s: %v", c.ID(), err)}
+	case err != nil:
 		return errored(c, now, err)
 	}
 	return analysis.Compare(c, r, minCount, now)
+}
+
+// saveable replaces what JSON cannot hold: NaN by 0, infinities by the
+// largest finite values.
+func saveable(m upfactory.Measurement) upfactory.Measurement {
+	m.Canary, m.Baseline = finite(m.Canary), finite(m.Baseline)
+	if j := m.Judgement; j != nil {
+		jj := *j
+		for _, f := range []*float64{&jj.U, &jj.PValue, &jj.Alpha, &jj.Shift, &jj.ShiftLow, &jj.ShiftHigh, &jj.RelShift, &jj.Allowed} {
+			*f = finite(*f)
+		}
+		m.Judgement = &jj
+	}
+	return m
+}
+
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case math.IsInf(x, 1):
+		return math.MaxFloat64
+	case math.IsInf(x, -1):
+		return -math.MaxFloat64
+	}
+	return x
 }
 
 func errored(c upfactory.Check, now time.Time, err error) upfactory.Measurement {
@@ -152,7 +193,7 @@ func (m *Meter) reading(ctx context.Context, i int, c upfactory.Check, p Pools, 
 	}
 	switch c.Metric {
 	case upfactory.MetricCPU, upfactory.MetricMemory:
-		cs, bs, err := m.usage(ctx, c, p, now)
+		cs, bs, err := m.usage(ctx, i, c, p)
 		if err != nil {
 			return analysis.Reading{}, 0, err
 		}
@@ -202,7 +243,7 @@ func (m *Meter) samples(ctx context.Context, i int, c upfactory.Check, p Pools, 
 	}
 	switch c.Metric {
 	case upfactory.MetricCPU, upfactory.MetricMemory:
-		cs, bs, err := m.usage(ctx, c, p, now)
+		cs, bs, err := m.usage(ctx, i, c, p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -259,19 +300,13 @@ func (m *Meter) promReading(ctx context.Context, c upfactory.Check, p Pools, int
 	q := promsource.Query{Expr: c.Query}
 	r := analysis.Reading{Window: interval, Unit: "values", Baseline: math.NaN()}
 	cv, err := m.env.Prometheus.Value(ctx, q, m.vars(p, true, interval), now)
-	switch {
-	case errors.Is(err, promsource.ErrNoData):
-		return r, 1, nil // a count of 0: NoData, with the reason below
-	case err != nil:
-		return r, 0, err
+	if err != nil {
+		return r, 0, err // ErrNoData is NoData (Measure)
 	}
 	r.Canary, r.CanaryCount = cv, 1
 	if needsBaseline(c) {
 		bv, err := m.env.Prometheus.Value(ctx, q, m.vars(p, false, interval), now)
-		switch {
-		case errors.Is(err, promsource.ErrNoData):
-			return r, 1, nil
-		case err != nil:
+		if err != nil {
 			return r, 0, err
 		}
 		r.Baseline, r.BaselineCount = bv, 1
@@ -323,7 +358,10 @@ func (m *Meter) timeout(c upfactory.Check) time.Duration {
 // probe runs c's journey once against addr: 1 for a failed journey and 0
 // for a passed one (failure_rate), or its duration in seconds (latency).
 // A journey that errs (refused, timed out) counts as failed: it is the
-// version's answer, not the provider's.
+// version's answer, not the provider's. A failed journey's latency is its
+// whole timeout, as slow as a journey gets: a finite value, since the
+// judge leaves infinite samples out and would judge the failing version
+// on its successes alone.
 func (m *Meter) probe(ctx context.Context, c upfactory.Check, addr string) (float64, error) {
 	var j *upfactory.Journey
 	for k := range m.env.Service.Compat.Journeys {
@@ -344,7 +382,7 @@ func (m *Meter) probe(ctx context.Context, c upfactory.Check, addr string) (floa
 	}
 	if c.Metric == upfactory.MetricProbeLatency {
 		if res.Outcome != probe.Pass {
-			return math.Inf(1), nil // a failed journey is as slow as it gets
+			return jj.Timeout.D().Seconds(), nil
 		}
 		return res.Duration.Seconds(), nil
 	}
@@ -376,10 +414,18 @@ func (m *Meter) exec(ctx context.Context, c upfactory.Check, version, pool, addr
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "UPFACTORY_SERVICE="+data["Service"], "UPFACTORY_VERSION="+version,
 		"UPFACTORY_POOL="+pool, "UPFACTORY_ADDR="+addr)
+	// A child of the command (a shell's) may keep its output open after
+	// the command is killed or exits: stop waiting for it then.
+	cmd.WaitDelay = execWaitDelay
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &limited{&out, 1 << 16}, &limited{&errb, 1 << 12}
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // it exited with success; only a child held the output
+	}
 	switch {
+	case ctx.Err() != nil:
+		return 0, fmt.Errorf("%s (%s): %w", argv[0], pool, ctx.Err())
 	case cctx.Err() == context.DeadlineExceeded:
 		return 0, fmt.Errorf("%s (%s) timed out after %s", argv[0], pool, timeout)
 	case err != nil:
@@ -396,6 +442,10 @@ func (m *Meter) exec(ctx context.Context, c upfactory.Check, version, pool, addr
 	}
 	return v, nil
 }
+
+// execWaitDelay bounds the wait for an exec check's output once its
+// command exited or was killed.
+const execWaitDelay = 500 * time.Millisecond
 
 type limited struct {
 	b *bytes.Buffer
@@ -418,9 +468,9 @@ func tail(s string) string {
 }
 
 // usage reads one sample per instance of each version: the CPU cores it
-// used since the previous reading, or its resident memory in bytes. An
-// instance read for the first time gives no CPU sample yet.
-func (m *Meter) usage(ctx context.Context, c upfactory.Check, p Pools, now time.Time) (canary, baseline []float64, err error) {
+// used since check i's previous reading, or its resident memory in bytes.
+// An instance read for the first time gives no CPU sample yet.
+func (m *Meter) usage(ctx context.Context, i int, c upfactory.Check, p Pools) (canary, baseline []float64, err error) {
 	if m.env.Usage == nil {
 		return nil, nil, errors.New("the target cannot read its instances' CPU and memory")
 	}
@@ -430,11 +480,16 @@ func (m *Meter) usage(ctx context.Context, c upfactory.Check, p Pools, now time.
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	last := m.cpu[i]
+	if c.Metric == upfactory.MetricCPU {
+		// Only the instances of this reading are kept: stopped ones go.
+		m.cpu[i] = make(map[string]upfactory.InstanceUsage, len(us))
+	}
 	for _, u := range us {
 		v := float64(u.RSSBytes)
 		if c.Metric == upfactory.MetricCPU {
-			prev, seen := m.cpu[u.ID]
-			m.cpu[u.ID] = u
+			prev, seen := last[u.ID]
+			m.cpu[i][u.ID] = u
 			dt := u.At.Sub(prev.At).Seconds()
 			if !seen || dt <= 0 || u.CPUSeconds < prev.CPUSeconds {
 				continue
