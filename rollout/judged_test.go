@@ -139,7 +139,7 @@ func TestNonCriticalFailCountsInTheScore(t *testing.T) {
 	// One of two equal-weight checks fails: the score is at most 50 even
 	// if the other passes, under the marginal 75, so the analysis fails.
 	looks(svc, st, since, [2]upfactory.Verdict{upfactory.VerdictFail, upfactory.VerdictInconclusive})
-	if st.Rollout.Phase != upfactory.PhaseRolledBack || !strings.Contains(st.Rollout.Message, "score") {
+	if st.Rollout.Phase != upfactory.PhaseRolledBack || !strings.Contains(st.Rollout.Message, "score") || !strings.Contains(st.Rollout.Message, "failed: latency: judge said Fail") {
 		t.Fatalf("phase %s, message %q: want a rollback on the score", st.Rollout.Phase, st.Rollout.Message)
 	}
 }

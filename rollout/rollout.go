@@ -148,7 +148,7 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 		if sc, ok := analysis.Score(svc, r.Checks, r.StepStartedAt, now); ok && len(obs.Measurements) > 0 {
 			r.Score = &sc
 			if sc.Verdict == upfactory.VerdictFail {
-				rollBack(svc, r, now, fmt.Sprintf("analysis at %d%% failed: %s", r.CanaryWeight, sc.Reason))
+				rollBack(svc, r, now, fmt.Sprintf("analysis at %d%% failed: %s%s", r.CanaryWeight, sc.Reason, failedNames(svc, r)))
 				log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, checkValues(svc, r))
 				return entries
 			}
@@ -471,6 +471,20 @@ func checkValues(svc *upfactory.Service, r *upfactory.Rollout) map[string]any {
 		v["score"] = map[string]any{"score": sc.Score, "verdict": string(sc.Verdict), "reason": sc.Reason}
 	}
 	return v
+}
+
+// failedNames lists the judged checks that failed, for a score's reason.
+func failedNames(svc *upfactory.Service, r *upfactory.Rollout) string {
+	var names []string
+	for i, c := range r.Checks {
+		if i < len(svc.Analysis.Checks) && svc.Analysis.Checks[i].Judged() && c.Status == upfactory.VerdictFail {
+			names = append(names, c.Name+": "+c.Reason)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "; failed: " + strings.Join(names, "; ")
 }
 
 func mirrorValues(rep *upfactory.MirrorReport) map[string]any {

@@ -1,6 +1,8 @@
 // Package shop is the small sample service that ships inside the upfactory
 // binary so `upfactory demo` needs nothing installed. Some versions regress
-// on purpose (see Profiles), which is what the demo's canary must catch.
+// on purpose (see Profiles), which is what the demo's canary must catch. It
+// exports its own metrics at /metrics, as a real service would, so that a
+// canary can also be judged through Prometheus.
 package shop
 
 import (
@@ -14,9 +16,14 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Profile is how one version of the shop behaves.
@@ -65,11 +72,17 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// Handler serves the shop's pages and API as version.
+// Handler serves the shop's pages and API as version, and its metrics at
+// GET /metrics (see NewMetrics). The metrics are the handler's own: two
+// handlers in one process count apart.
 func Handler(version string) http.Handler {
 	p := Profiles[version]
 	var orders atomic.Int64
+	m := NewMetrics(version, time.Now)
 	mux := http.NewServeMux()
+	// Not through api: a scrape sees neither the injected errors nor the
+	// injected latency, and is not counted as a request.
+	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if p.NeverReady {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
@@ -79,14 +92,17 @@ func Handler(version string) http.Handler {
 	})
 	api := func(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			defer func() { m.observe(r.Pattern, sw.status, time.Since(start)) }()
 			w.Header().Set("X-Shop-Version", version)
 			// Real handlers take a little time; the jitter gives latency a shape.
 			time.Sleep(time.Duration(1+rand.IntN(3))*time.Millisecond + p.ExtraLatency)
 			if p.ErrorRate > 0 && rand.Float64() < p.ErrorRate {
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				http.Error(sw, "internal error", http.StatusInternalServerError)
 				return
 			}
-			h(w, r)
+			h(sw, r)
 		}
 	}
 	mux.HandleFunc("GET /{$}", api(func(w http.ResponseWriter, r *http.Request) {
@@ -96,10 +112,12 @@ func Handler(version string) http.Handler {
 		writeJSON(w, map[string]string{"version": version})
 	}))
 	mux.HandleFunc("GET /api/products", api(func(w http.ResponseWriter, r *http.Request) {
+		m.sessions.Inc()
 		writeJSON(w, []map[string]any{{"id": 1, "name": "mug", "price": 9.5}, {"id": 2, "name": "shirt", "price": 21}})
 	}))
 	mux.HandleFunc("POST /api/checkout", api(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		m.Checkout()
 		writeJSON(w, map[string]any{"order": orders.Add(1), "version": version})
 	}))
 	return mux
@@ -108,4 +126,116 @@ func Handler(version string) http.Handler {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// BacklogWindow is how far back the queue backlog counts checkouts.
+const BacklogWindow = 10 * time.Second
+
+// Metrics are one shop's Prometheus metrics, every series labelled with its
+// version:
+//
+//	shop_requests_total{route,code}           API requests answered (route is the mux pattern, "GET /api/products")
+//	shop_request_duration_seconds{route}      their latency, injected latency included
+//	shop_sessions_total                       sessions started: product listings served
+//	shop_checkouts_total                      successful checkouts
+//	shop_queue_backlog                        orders waiting: the checkouts of the last BacklogWindow
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	sessions  prometheus.Counter
+	checkouts prometheus.Counter
+	now       func() time.Time
+
+	mu     sync.Mutex
+	recent [BacklogWindow / time.Second]bucket // checkouts per second, by Unix second modulo the window
+}
+
+type bucket struct {
+	second int64 // Unix second the count is for
+	n      int64
+}
+
+// NewMetrics returns the metrics of a shop running as version, registered
+// in a registry of their own. now is the clock of the queue backlog.
+func NewMetrics(version string, now func() time.Time) *Metrics {
+	labels := prometheus.Labels{"version": version}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shop_requests_total",
+			Help: "API requests answered, by route (the mux pattern) and status code.", ConstLabels: labels},
+			[]string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shop_request_duration_seconds",
+			Help: "Time to answer an API request, by route.", ConstLabels: labels, Buckets: prometheus.DefBuckets},
+			[]string{"route"}),
+		sessions: prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_sessions_total",
+			Help: "Sessions started: product listings served.", ConstLabels: labels}),
+		checkouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_checkouts_total",
+			Help: "Successful checkouts.", ConstLabels: labels}),
+		now: now,
+	}
+	backlog := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shop_queue_backlog",
+		Help: "Orders waiting to be shipped: the checkouts of the last " + BacklogWindow.String() + ".", ConstLabels: labels}, m.backlog)
+	m.reg.MustRegister(m.requests, m.duration, m.sessions, m.checkouts, backlog)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Gatherer gives the metrics to a registry or a test.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
+
+func (m *Metrics) observe(route string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Checkout counts a successful checkout, which also waits in the queue.
+func (m *Metrics) Checkout() {
+	m.checkouts.Inc()
+	sec := m.now().Unix()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := &m.recent[sec%int64(len(m.recent))]
+	if b.second != sec {
+		*b = bucket{second: sec}
+	}
+	b.n++
+}
+
+// backlog counts the checkouts of the last BacklogWindow, the current
+// second included.
+func (m *Metrics) backlog() float64 {
+	sec := m.now().Unix()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, b := range m.recent {
+		if b.second > sec-int64(len(m.recent)) && b.second <= sec {
+			n += b.n
+		}
+	}
+	return float64(n)
 }
