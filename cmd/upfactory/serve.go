@@ -23,6 +23,7 @@ import (
 	"github.com/upfactory/upfactory/exec"
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/intake"
+	"github.com/upfactory/upfactory/internal/dirlock"
 	"github.com/upfactory/upfactory/promsource"
 	"github.com/upfactory/upfactory/proxy"
 	"github.com/upfactory/upfactory/sqlite"
@@ -40,6 +41,7 @@ type Server struct {
 	Engine *engine.Engine
 	API    *uhttp.Server
 
+	lock    *dirlock.Lock // this server's hold on the data dir
 	routers []*proxy.Proxy
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -98,8 +100,18 @@ func (s *Server) Open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
+	// Before anything adopts an instance: a second server on the same data
+	// dir would take over the first one's instances and stop them on exit.
+	holder := dirlock.Holder{PID: os.Getpid(), Since: time.Now()}
+	lock, err := dirlock.Acquire(cfg.Server.DataDir, holder)
+	if err != nil {
+		s.cancel()
+		return err
+	}
+	s.lock = lock
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
 	if err != nil {
+		s.Close(ctx, true)
 		return err
 	}
 	s.Store = db
@@ -166,6 +178,10 @@ func (s *Server) Open(ctx context.Context) error {
 		s.Close(ctx, true)
 		return err
 	}
+	holder.API = s.API.URL()
+	if err := s.lock.Update(holder); err != nil {
+		s.Logger.Warn("data dir lock file", "err", err) // the lock itself holds
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -194,6 +210,7 @@ func (s *Server) Close(ctx context.Context, stopInstances bool) error {
 	if s.Store != nil {
 		errs = append(errs, s.Store.Close())
 	}
+	errs = append(errs, s.lock.Release())
 	return errors.Join(errs...)
 }
 
@@ -225,6 +242,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			defer stop()
 			s := &Server{Config: cfg, Token: g.token, Logger: g.logger()}
 			if err := s.Open(ctx); err != nil {
+				if _, ok := errors.AsType[*dirlock.HeldError](err); ok {
+					return &exitError{code: exitUsage, err: err}
+				}
 				return err
 			}
 			s.Logger.Info("upfactory serving", "api", s.API.URL(), "services", len(cfg.Services), "data_dir", cfg.Server.DataDir,
