@@ -82,4 +82,3 @@ func TestSecondServeOnTheSameDataDirIsRefused(t *testing.T) {
 		}
 	}
 }
-
