@@ -71,14 +71,22 @@ func Load(path string) (*upfactory.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(path, data, filepath.Dir(abs))
+	return load(path, data, filepath.Dir(abs), true)
 }
 
 // Parse is Load for data already read from filename, which is used only in
 // problems. Relative paths (server.data_dir, target.dir) resolve against
 // baseDir, which should be absolute.
+//
+// Parse looks at nothing but data; Load also checks the files the config
+// names, such as that an exec target's program exists and is executable.
 func Parse(filename string, data []byte, baseDir string) (*upfactory.Config, error) {
+	return load(filename, data, baseDir, false)
+}
+
+func load(filename string, data []byte, baseDir string, checkFiles bool) (*upfactory.Config, error) {
 	l := newLoader(filename)
+	l.checkFiles = checkFiles
 	c := new(upfactory.Config)
 	if body, ok := l.parse(data); ok {
 		if body != nil {

@@ -840,3 +840,54 @@ services:
 		t.Errorf("@every 6h from %v: next %v", from, got)
 	}
 }
+
+// Load refuses an exec target whose program cannot be run, naming the line
+// of the command; Parse, which reads nothing but the config, does not look.
+func TestLoadChecksTheProgram(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plain"), []byte("not a program"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "shop"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ command, want string }{
+		{`["./missing", "{{.Port}}"]`, "/missing does not exist"},
+		{`["./plain", "{{.Port}}"]`, "/plain is not executable"},
+		{`["./adir", "{{.Port}}"]`, "/adir is a directory"},
+		{`["no-such-program-upfactory", "{{.Port}}"]`, `"no-such-program-upfactory" is not in PATH`},
+		{`["./{{.Version}}", "{{.Port}}"]`, "/1.0.0 does not exist"},
+		{`["./shop", "{{.Port}}"]`, ""},
+		{`["sh", "-c", "{{.Port}}"]`, ""},
+	} {
+		t.Run(tc.command, func(t *testing.T) {
+			cfg := "services:\n  - name: shop\n    stable_version: 1.0.0\n    target:\n      type: exec\n      command: " + tc.command +
+				"\n    router: {listen: 127.0.0.1:0}\n    strategy: {canary: {steps: [{weight: 100}]}}\n"
+			path := filepath.Join(dir, "upfactory.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := config.Load(path)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			var errs config.Errors
+			if !errors.As(err, &errs) || len(errs) != 1 {
+				t.Fatalf("Load: got %v, want one problem", err)
+			}
+			p := errs[0]
+			if p.Line != 6 || p.Key != "services[0].target.command[0]" || !strings.Contains(p.Message, tc.want) {
+				t.Errorf("problem = %s, want line 6, key services[0].target.command[0], %q", p, tc.want)
+			}
+			if _, err := config.Parse(path, []byte(cfg), dir); err != nil {
+				t.Errorf("Parse looked at the file system: %v", err)
+			}
+		})
+	}
+}

@@ -32,6 +32,9 @@ type loader struct {
 	budget  int // node visits left; aliases can make a small file expand enormously
 	merges  int // depth of nested merge keys, which may refer to themselves
 	cfg     *upfactory.Config
+	// checkFiles: look at the files the config names (Load), not only at
+	// the config itself (Parse).
+	checkFiles bool
 }
 
 const maxVisits = 1 << 20

@@ -13,6 +13,7 @@ import (
 	"text/template/parse"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/internal/supervise"
 )
 
 func setDefaults(c *upfactory.Config, baseDir string) {
@@ -270,6 +271,23 @@ func (l *loader) target(p string, s *upfactory.Service) {
 	}
 }
 
+// program reports an exec target's program that cannot be run, as the
+// stable version would render it: a typo in a path must stop serve at
+// once, not leave a service with no instance behind its router.
+func (l *loader) program(p, arg0, dir string, data templateData) {
+	t, err := template.New("t").Option("missingkey=error").Parse(arg0)
+	if err != nil {
+		return // checkTemplate reported it
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil || b.Len() == 0 { // checkTemplate bounded its size
+		return
+	}
+	if _, err := supervise.Program(dir, b.String()); err != nil {
+		l.report(p, "cannot run version %q: %v", data.Version, err)
+	}
+}
+
 // templateData is what a command template is executed against; the exec
 // target must offer the same fields.
 type templateData struct {
@@ -297,6 +315,9 @@ func (l *loader) command(p string, s *upfactory.Service) {
 	}
 	if len(t.Command) > 0 && !usesPort {
 		l.report(p+".command", "no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command")
+	}
+	if l.checkFiles && len(t.Command) > 0 && !l.isBad(p+".command[0]") {
+		l.program(p+".command[0]", t.Command[0], t.Dir, data)
 	}
 	for _, k := range sortedKeys(t.Env) {
 		kp := joinKey(p+".env", k)

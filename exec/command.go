@@ -3,17 +3,14 @@ package exec
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io/fs"
 	"os"
-	osexec "os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/internal/supervise"
 )
 
 // Variables upfactory adds to every instance's environment. They let the
@@ -86,42 +83,18 @@ func (t *Target) render(data templateData, id string) (argv, env []string, err e
 	return argv, env, nil
 }
 
-// programPath is where name, the rendered argv[0], points: name itself
-// when absolute, relative to the working directory when it has a slash,
-// looked up in PATH otherwise. It does not check that the file exists,
-// except that a PATH lookup that finds nothing returns an error.
+// programPath is where name, the rendered argv[0], points.
 func (t *Target) programPath(name string) (string, error) {
-	switch {
-	case filepath.IsAbs(name):
-		return filepath.Clean(name), nil
-	case strings.ContainsRune(name, '/'):
-		return filepath.Join(t.dir, name), nil
-	}
-	p, err := osexec.LookPath(name)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Abs(p)
+	return supervise.ProgramPath(t.dir, name)
 }
 
 // resolve returns the absolute path of the program of version, or
 // EINVALID naming what is missing: this is how an unknown version of a
 // command such as ./bin/shop-{{.Version}} is caught.
 func (t *Target) resolve(name, version string) (string, error) {
-	p, err := t.programPath(name)
+	p, err := supervise.Program(t.dir, name)
 	if err != nil {
-		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %q is not in PATH", version, t.name, name)
-	}
-	fi, err := os.Stat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s does not exist", version, t.name, p)
-	case err != nil:
 		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %v", version, t.name, err)
-	case fi.IsDir():
-		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s is a directory", version, t.name, p)
-	case fi.Mode()&0o111 == 0:
-		return "", upfactory.Errorf(upfactory.EINVALID, "cannot run version %q of service %s: %s is not executable", version, t.name, p)
 	}
 	return p, nil
 }
