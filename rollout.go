@@ -173,6 +173,21 @@ const (
 	InstanceFailed    InstanceState = "Failed" // never became ready before its deadline
 )
 
+// HealthState says whether users can reach what a service should serve.
+type HealthState string
+
+const (
+	HealthHealthy  HealthState = "Healthy"
+	HealthStarting HealthState = "Starting" // instances on their way, none ready yet
+	HealthDegraded HealthState = "Degraded" // a version that should take traffic has no ready instance
+)
+
+// Health is a service's health with the reason when it is not Healthy.
+type Health struct {
+	State  HealthState `json:"state"`
+	Reason string      `json:"reason,omitempty"`
+}
+
 // Instance is one running copy of a version.
 type Instance struct {
 	ID        string        `json:"id"`

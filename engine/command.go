@@ -92,6 +92,7 @@ type Status struct {
 	StableVersion   string                  `json:"stable_version"`
 	CanaryVersion   string                  `json:"canary_version"`
 	Message         string                  `json:"message"`
+	Health          upfactory.Health        `json:"health"`
 	RolloutID       string                  `json:"rollout_id,omitempty"`
 	Steps           []string                `json:"steps"`
 	StartedAt       time.Time               `json:"started_at,omitzero"`
@@ -165,6 +166,10 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 		e.logger.Warn("listing instances for status", "service", s.Service.Name, "err", err)
 	}
 	d := rollout.DesiredState(st, now)
+	out.Health = e.health(s, d, insts)
+	if out.Health.State == upfactory.HealthDegraded && (st.Rollout == nil || st.Rollout.Phase.Done()) {
+		out.Message = "degraded: " + out.Health.Reason
+	}
 	weights := map[string]int{}
 	for _, p := range s.lastPools {
 		weights[p.Version] = p.Weight

@@ -74,6 +74,11 @@ type service struct {
 	lastPools  []upfactory.Pool
 	startErr   map[string]string    // version → why its instances could not start
 	startErrAt map[string]time.Time // when that start failed
+	health     upfactory.Health     // as of the last reconcile
+	// lastFailure is why a version's latest instance failed, until one of
+	// its instances is ready: a replacement that is starting does not make
+	// a version that keeps failing look healthy.
+	lastFailure map[string]string
 }
 
 // New returns an engine for runtimes. Call Open before anything else.
@@ -94,11 +99,12 @@ func New(store upfactory.Store, runtimes []Runtime, opts Options) *Engine {
 			env.Usage = u
 		}
 		e.services[rt.Service.Name] = &service{
-			Runtime:    rt,
-			meter:      measure.New(env),
-			stopping:   map[string]bool{},
-			startErr:   map[string]string{},
-			startErrAt: map[string]time.Time{},
+			Runtime:     rt,
+			meter:       measure.New(env),
+			stopping:    map[string]bool{},
+			startErr:    map[string]string{},
+			startErrAt:  map[string]time.Time{},
+			lastFailure: map[string]string{},
 		}
 		e.names = append(e.names, rt.Service.Name)
 	}
@@ -582,16 +588,70 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 			}
 		}
 	}
-	return e.rememberInstances(ctx, s)
-}
-
-// rememberInstances saves the instances the target runs, for adoption after
-// a restart, when they differ from what is stored.
-func (e *Engine) rememberInstances(ctx context.Context, s *service) error {
-	insts, err := s.Target.Instances(ctx)
-	if err != nil {
+	if insts, err = s.Target.Instances(ctx); err != nil {
 		return fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
 	}
+	e.watchHealth(s, e.health(s, d, insts))
+	return e.rememberInstances(ctx, s, insts)
+}
+
+// health is rollout.Health with what the engine knows of failed starts and
+// failed instances.
+func (e *Engine) health(s *service, d rollout.Desired, insts []upfactory.Instance) upfactory.Health {
+	ready := map[string]bool{}
+	for _, in := range insts {
+		switch {
+		case in.State == upfactory.InstanceReady:
+			ready[in.Version] = true
+		case (in.State == upfactory.InstanceFailed || in.State == upfactory.InstanceUnhealthy) && in.Reason != "":
+			s.lastFailure[in.Version] = in.Reason
+		}
+	}
+	why := map[string]string{}
+	for v, r := range s.lastFailure {
+		if ready[v] || !d.Wants(v) {
+			delete(s.lastFailure, v)
+			continue
+		}
+		why[v] = r
+	}
+	for v, r := range s.startErr {
+		why[v] = r
+	}
+	return rollout.Health(s.st, d, insts, func(v string) int { return e.want(s, v) }, why)
+}
+
+// watchHealth says so, in serve's output and the operation log, when a
+// service becomes Degraded and when it recovers.
+func (e *Engine) watchHealth(s *service, h upfactory.Health) {
+	was := s.health
+	s.health = h
+	switch {
+	case h.State == upfactory.HealthDegraded && was.State != upfactory.HealthDegraded:
+		e.logger.Warn("service degraded: "+h.Reason, "service", s.Service.Name)
+		e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.degraded", Service: s.Service.Name,
+			Subject: s.st.StableVersion, Reason: h.Reason})
+	case h.State == upfactory.HealthHealthy && was.State == upfactory.HealthDegraded:
+		e.logger.Info("service recovered: every version that takes traffic has a ready instance", "service", s.Service.Name)
+		e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.recovered", Service: s.Service.Name,
+			Subject: s.st.StableVersion, Reason: "every version that takes traffic has a ready instance again"})
+	}
+}
+
+// Health returns each service's health as of its last reconcile.
+func (e *Engine) Health() map[string]upfactory.Health {
+	out := map[string]upfactory.Health{}
+	for name, s := range e.services {
+		s.mu.Lock()
+		out[name] = s.health
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// rememberInstances saves insts, the instances the target runs, for
+// adoption after a restart, when they differ from what is stored.
+func (e *Engine) rememberInstances(ctx context.Context, s *service, insts []upfactory.Instance) error {
 	var keep []upfactory.Instance
 	for _, in := range insts {
 		if in.State != upfactory.InstanceStopped {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/engine"
 )
 
 // withPorts is the config at path with fresh API and router ports, same
@@ -80,5 +83,61 @@ func TestSecondServeOnTheSameDataDirIsRefused(t *testing.T) {
 		if in.State != upfactory.InstanceReady {
 			t.Errorf("instance %s is %s after the refused start, want Ready", in.ID, in.State)
 		}
+	}
+}
+
+// Given a stable version whose instances never become ready, then serve
+// says the service is degraded (its output, rollout status and /metrics),
+// instead of "Completed: takes all traffic".
+func TestStableWithNoReadyInstanceIsDegraded(t *testing.T) {
+	dir := t.TempDir()
+	cfg, api, router := writeConfig(t, dir, testSteps)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(strings.Replace(string(b), "stable_version: 1.0.0", "stable_version: 9.9.9", 1), "timeout: 8s", "timeout: 1s", 1)
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &served{dir: dir, cfg: cfg, api: api, router: router}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+
+	st := s.waitFor(t, "the service to be degraded", 30*time.Second, func(st *engine.Status) bool {
+		return st.Health.State == upfactory.HealthDegraded
+	})
+	if !strings.Contains(st.Health.Reason, "stable 9.9.9: 0 of 2 instances ready") || !strings.Contains(st.Message, "degraded") {
+		t.Errorf("health %+v, message %q: want the stable version named with 0 of 2 ready", st.Health, st.Message)
+	}
+	if code, out := s.cli(t, "rollout", "status", "checkout"); code != 0 || !strings.Contains(out, "Health:   Degraded: stable 9.9.9") {
+		t.Errorf("rollout status (exit %d) does not show the degraded health:\n%s", code, out)
+	}
+	// /metrics reports the health of the engine's last reconcile, a tick
+	// behind a status that looked itself.
+	want := `upfactory_service_health{service="checkout",state="Degraded"} 1`
+	waitUntil(t, "/metrics to say "+want, 10*time.Second, func() bool {
+		resp, err := http.Get(api + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		metrics, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(metrics), want)
+	})
+	waitUntil(t, "serve to print that the service is degraded", 10*time.Second, func() bool {
+		return strings.Contains(s.stderr.String(), "service degraded")
+	})
+}
+
+// waitUntil polls cond until it holds, failing the test at the deadline.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: gave up after %s", what, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

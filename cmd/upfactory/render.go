@@ -14,6 +14,9 @@ import (
 
 // statusLine is the one-line summary used in logs and non-terminal watches.
 func statusLine(st *engine.Status) string {
+	if st.Health.State == upfactory.HealthDegraded {
+		return fmt.Sprintf("%s DEGRADED: %s", st.Service, st.Health.Reason)
+	}
 	return fmt.Sprintf("%s %s step %d/%d canary %s %d%% %s: %s", st.Service, st.Phase, st.StepIndex, len(st.Steps),
 		orDash(st.CanaryVersion), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
 }
@@ -34,6 +37,13 @@ func bar(weight, width int) string {
 func renderStatus(w io.Writer, st *engine.Status) {
 	fmt.Fprintf(w, "Service:  %s\n", st.Service)
 	fmt.Fprintf(w, "Phase:    %s\n", st.Phase)
+	if st.Health.State != "" {
+		if st.Health.Reason != "" {
+			fmt.Fprintf(w, "Health:   %s: %s\n", st.Health.State, st.Health.Reason)
+		} else {
+			fmt.Fprintf(w, "Health:   %s\n", st.Health.State)
+		}
+	}
 	if st.CanaryVersion != "" {
 		fmt.Fprintf(w, "Versions: stable %s -> canary %s\n", st.StableVersion, st.CanaryVersion)
 	} else {

@@ -172,6 +172,7 @@ func (s *Server) Open(ctx context.Context) error {
 		s.Close(ctx, true)
 		return err
 	}
+	reg.MustRegister(healthCollector{s.Engine})
 	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
 		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}}
 	if err := s.API.Open(cfg.Server.Listen); err != nil {
@@ -259,4 +260,26 @@ func newServeCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "upfactory.yaml", "config file")
 	cmd.Flags().BoolVar(&keep, "keep-instances", false, "on shutdown leave instances running, for the next start to re-adopt")
 	return cmd
+}
+
+// healthCollector exports each service's health for alerting: one series
+// per state, 1 for the state the service is in.
+type healthCollector struct{ engine *engine.Engine }
+
+var healthDesc = prometheus.NewDesc("upfactory_service_health",
+	"1 for the state a service is in: Healthy; Starting (no ready instance yet); Degraded (a version that should take traffic has no ready instance).",
+	[]string{"service", "state"}, nil)
+
+func (c healthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- healthDesc }
+
+func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, h := range c.engine.Health() {
+		for _, st := range []upfactory.HealthState{upfactory.HealthHealthy, upfactory.HealthStarting, upfactory.HealthDegraded} {
+			v := 0.0
+			if h.State == st {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(healthDesc, prometheus.GaugeValue, v, name, string(st))
+		}
+	}
 }

@@ -1,0 +1,74 @@
+package rollout
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/upfactory/upfactory"
+)
+
+// Health tells whether every version that should take traffic has a ready
+// instance. A weighted version with none is Degraded when nothing is on
+// its way (its start failed, or its instances failed or went unhealthy),
+// Starting while its instances are still starting. want gives the number
+// of instances a version should have; why says why a version's instances
+// could not be started or last failed.
+func Health(st *upfactory.ServiceState, d Desired, insts []upfactory.Instance, want func(version string) int, why map[string]string) upfactory.Health {
+	var degraded, starting []string
+	for _, v := range d.Run {
+		if d.Weights[v] == 0 {
+			continue // reachable by header only: users are not sent there
+		}
+		ready, coming := 0, 0
+		var failed string
+		for _, in := range insts {
+			if in.Version != v {
+				continue
+			}
+			switch in.State {
+			case upfactory.InstanceReady:
+				ready++
+			case upfactory.InstanceStarting:
+				coming++
+			case upfactory.InstanceFailed, upfactory.InstanceUnhealthy:
+				if failed == "" && in.Reason != "" {
+					failed = in.Reason
+				}
+			}
+		}
+		if ready > 0 {
+			continue
+		}
+		if r := why[v]; r != "" {
+			failed = r
+		}
+		what := fmt.Sprintf("%s %s: 0 of %d instances ready", role(st, v), v, want(v))
+		switch {
+		case failed != "":
+			degraded = append(degraded, what+": "+failed)
+		case coming > 0:
+			starting = append(starting, what+", "+fmt.Sprint(coming)+" starting")
+		default:
+			degraded = append(degraded, what)
+		}
+	}
+	switch {
+	case len(degraded) > 0:
+		return upfactory.Health{State: upfactory.HealthDegraded, Reason: strings.Join(append(degraded, starting...), "; ")}
+	case len(starting) > 0:
+		return upfactory.Health{State: upfactory.HealthStarting, Reason: strings.Join(starting, "; ")}
+	}
+	return upfactory.Health{State: upfactory.HealthHealthy}
+}
+
+func role(st *upfactory.ServiceState, v string) string {
+	switch {
+	case v == st.StableVersion:
+		return "stable"
+	case st.Rollout != nil && v == st.Rollout.CanaryVersion:
+		return "canary"
+	case v == st.PreviousVersion:
+		return "previous"
+	}
+	return "version"
+}
