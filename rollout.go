@@ -28,6 +28,13 @@ func (p Phase) Done() bool {
 	return false
 }
 
+// WaitsForPerson reports whether the rollout cannot go on until a person
+// acts: an approval gate, or a pause (by step, by command, or marginal,
+// inconclusive or unmeasurable analysis).
+func (p Phase) WaitsForPerson() bool {
+	return p == PhasePaused || p == PhaseAwaitingApproval
+}
+
 // Verdict is the outcome of one check or of one analysis. NoData and
 // Inconclusive are not Pass and not Fail: they halt advancement.
 type Verdict string

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -139,5 +140,66 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 			t.Fatalf("waiting for %s: gave up after %s", what, timeout)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Given a rollout that reaches an approval gate, when a CI job runs
+// rollout start --wait, then it ends there with exit 3 instead of hanging;
+// status --watch does the same; and --timeout ends a watch with exit 4.
+func TestWaitEndsWhenTheRolloutNeedsAPerson(t *testing.T) {
+	s := startServe(t, testSteps)
+	startLoad(t, s, 300)
+
+	code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0", "--as", "ci", "--wait", "--timeout", "2m")
+	if code != exitPerson || !strings.Contains(out, "AwaitingApproval") || !strings.Contains(out, "upfactory rollout approve checkout") {
+		t.Fatalf("start --wait: exit %d, want %d naming the approval gate:\n%s", code, exitPerson, out)
+	}
+	code, out = s.cli(t, "rollout", "status", "checkout", "--watch", "-o", "json")
+	if code != exitPerson {
+		t.Fatalf("status --watch at the gate: exit %d, want %d:\n%s", code, exitPerson, out)
+	}
+	var st engine.Status
+	if err := json.Unmarshal([]byte(firstLine(out)), &st); err != nil || st.Phase != upfactory.PhaseAwaitingApproval {
+		t.Fatalf("status --watch -o json: want one status a line, got %v:\n%s", err, out)
+	}
+	if code, out := s.cli(t, "rollout", "approve", "checkout", "--as", "bob"); code != 0 {
+		t.Fatalf("approve: exit %d: %s", code, out)
+	}
+	// The rest of the steps take several seconds: a 1s timeout ends first.
+	code, out = s.cli(t, "rollout", "status", "checkout", "--watch", "--timeout", "1s", "-o", "json")
+	if code != exitTimeout || !strings.Contains(out, "--timeout 1s") {
+		t.Fatalf("status --watch --timeout 1s: exit %d, want %d:\n%s", code, exitTimeout, out)
+	}
+	code, out = s.cli(t, "rollout", "status", "checkout", "--watch", "--timeout", "2m")
+	if code != exitOK || !strings.Contains(out, "Completed") {
+		t.Fatalf("status --watch to the end: exit %d, want 0:\n%s", code, out)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func TestWatchOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		phase upfactory.Phase
+		id    string
+		code  int
+		end   bool
+	}{
+		{upfactory.PhaseCompleted, "", exitOK, true}, // no rollout at all: nothing to wait for
+		{upfactory.PhaseCompleted, "r1", exitOK, true},
+		{upfactory.PhaseRolledBack, "r1", exitRefused, true},
+		{upfactory.PhaseAborted, "r1", exitRefused, true},
+		{upfactory.PhaseFailed, "r1", exitRefused, true},
+		{upfactory.PhasePaused, "r1", exitPerson, true},
+		{upfactory.PhaseAwaitingApproval, "r1", exitPerson, true},
+		{upfactory.PhaseProgressing, "r1", 0, false},
+	} {
+		code, _, end := watchOutcome(&engine.Status{Service: "shop", Phase: tc.phase, RolloutID: tc.id})
+		if code != tc.code || end != tc.end {
+			t.Errorf("%s (rollout %q): code %d end %v, want %d %v", tc.phase, tc.id, code, end, tc.code, tc.end)
+		}
 	}
 }

@@ -22,6 +22,8 @@ const (
 	exitOK      = 0 // done
 	exitRefused = 1 // the operation was refused or failed
 	exitUsage   = 2 // usage or config error
+	exitPerson  = 3 // a watched rollout waits for a person: an approval or a pause
+	exitTimeout = 4 // a watched rollout was still going at --timeout
 )
 
 func main() {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -24,6 +26,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 
 	var version, as string
 	var wait bool
+	var waitTimeout time.Duration
 	start := &cobra.Command{
 		Use:   "start SERVICE --version V",
 		Short: "Start a canary rollout of a new version",
@@ -37,24 +40,26 @@ func newRolloutCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if wait {
-				return watch(cmd.Context(), g, args[0], true)
+				return watch(cmd.Context(), g, args[0], waitTimeout, true)
 			}
 			return g.show(st)
 		},
 	}
 	start.Flags().StringVar(&version, "version", "", "version to roll out")
 	start.Flags().StringVar(&as, "as", currentUser(), "who starts it, for the operation log")
-	start.Flags().BoolVar(&wait, "wait", false, "watch until the rollout ends; exit 0 only if it completed")
+	start.Flags().BoolVar(&wait, "wait", false, "watch until the rollout ends or needs a person; exit 0 completed, 1 rolled back/aborted/failed, 3 waits for a person, 4 --timeout")
+	start.Flags().DurationVar(&waitTimeout, "timeout", 0, "with --wait: give up after this long, exit 4 (0: no limit)")
 	cmd.AddCommand(start)
 
 	var watchFlag bool
+	var watchTimeout time.Duration
 	status := &cobra.Command{
 		Use:   "status SERVICE",
 		Short: "Show step, weights, per-version traffic and the state of each check and gate",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if watchFlag {
-				return watch(cmd.Context(), g, args[0], false)
+				return watch(cmd.Context(), g, args[0], watchTimeout, false)
 			}
 			st, err := g.client().Status(cmd.Context(), args[0])
 			if err != nil {
@@ -63,7 +68,8 @@ func newRolloutCmd(g *globals) *cobra.Command {
 			return g.show(st)
 		},
 	}
-	status.Flags().BoolVarP(&watchFlag, "watch", "w", false, "refresh every second until the rollout ends")
+	status.Flags().BoolVarP(&watchFlag, "watch", "w", false, "refresh every second until the rollout ends or needs a person (exit codes as rollout start --wait)")
+	status.Flags().DurationVar(&watchTimeout, "timeout", 0, "with --watch: give up after this long, exit 4 (0: no limit)")
 	cmd.AddCommand(status)
 
 	actions := []struct{ name, short string }{
@@ -120,9 +126,17 @@ func (g *globals) show(st *engine.Status) error {
 	return nil
 }
 
-// watch refreshes the status every second until the rollout ends. On a
-// terminal it redraws in place; elsewhere it prints a line per change.
-func watch(ctx context.Context, g *globals, service string, exitOnDone bool) error {
+// watch refreshes the status every second until the rollout ends, waits
+// for a person, or timeout passes; the exit code says which. On a terminal
+// it redraws in place; elsewhere it prints a line per change. With -o json,
+// --wait prints the last status only (one document) and --watch prints
+// one compact status a line per change (JSON Lines).
+func watch(ctx context.Context, g *globals, service string, timeout time.Duration, waiting bool) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	tty := isTerminal(g.stdout)
 	last := ""
 	t := time.NewTicker(time.Second)
@@ -130,13 +144,18 @@ func watch(ctx context.Context, g *globals, service string, exitOnDone bool) err
 	for {
 		st, err := g.client().Status(ctx, service)
 		if err != nil {
+			if ctx.Err() != nil {
+				return watchEnded(ctx, g, st, timeout)
+			}
 			return err
 		}
 		switch {
+		case g.json() && waiting:
 		case g.json():
-			if key := fmt.Sprint(st.Phase, st.StepIndex, st.CanaryWeight, st.Message); key != last {
+			if key := fmt.Sprint(st.Phase, st.StepIndex, st.CanaryWeight, st.Message, st.Health); key != last {
 				last = key
-				g.printJSON(st)
+				b, _ := json.Marshal(st)
+				fmt.Fprintf(g.stdout, "%s\n", b)
 			}
 		case tty:
 			fmt.Fprint(g.stdout, "\x1b[H\x1b[2J")
@@ -147,21 +166,59 @@ func watch(ctx context.Context, g *globals, service string, exitOnDone bool) err
 				fmt.Fprintln(g.stdout, time.Now().Format(time.TimeOnly), line)
 			}
 		}
-		if st.Phase.Done() && st.RolloutID != "" {
-			if !g.json() && !tty {
+		if code, why, end := watchOutcome(st); end {
+			switch {
+			case g.json() && waiting:
+				g.printJSON(st)
+			case !g.json() && !tty:
 				renderStatus(g.stdout, st)
 			}
-			if st.Phase != upfactory.PhaseCompleted {
-				return &exitError{code: exitRefused, err: fmt.Errorf("rollout %s: %s", st.Phase, st.Message)}
+			if code == exitOK {
+				return nil
 			}
-			return nil
+			return &exitError{code: code, err: errors.New(why), reported: g.json()}
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return watchEnded(ctx, g, st, timeout)
 		case <-t.C:
 		}
 	}
+}
+
+// watchOutcome says whether a watch ends at st, with its exit code.
+func watchOutcome(st *engine.Status) (code int, why string, end bool) {
+	switch {
+	case st.RolloutID == "":
+		return exitOK, "", true // nothing to watch
+	case st.Phase == upfactory.PhaseCompleted:
+		return exitOK, "", true
+	case st.Phase.Done():
+		return exitRefused, fmt.Sprintf("rollout %s: %s", st.Phase, st.Message), true
+	case st.Phase.WaitsForPerson():
+		next := "upfactory rollout resume " + st.Service
+		if st.Phase == upfactory.PhaseAwaitingApproval {
+			next = "upfactory rollout approve " + st.Service + " --as NAME"
+		}
+		return exitPerson, fmt.Sprintf("rollout %s, waiting for a person: %s (%s)", st.Phase, st.Message, next), true
+	}
+	return 0, "", false
+}
+
+// watchEnded is the end of a watch cut short: by --timeout (exit 4), or by
+// an interrupt.
+func watchEnded(ctx context.Context, g *globals, st *engine.Status, timeout time.Duration) error {
+	if st != nil && g.json() {
+		g.printJSON(st)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && timeout > 0 {
+		msg := fmt.Sprintf("the rollout was still going after --timeout %s", timeout)
+		if st != nil {
+			msg += fmt.Sprintf(": %s at step %d, canary %d%%: %s", st.Phase, st.StepIndex, st.CanaryWeight, st.Message)
+		}
+		return &exitError{code: exitTimeout, err: errors.New(msg), reported: g.json()}
+	}
+	return &exitError{code: exitRefused, err: errors.New("interrupted before the rollout ended"), reported: g.json()}
 }
 
 func isTerminal(w any) bool {
