@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -696,4 +698,53 @@ func (e *Engine) stopAsync(s *service, in upfactory.Instance) {
 		delete(s.stopping, in.ID)
 		s.mu.Unlock()
 	}()
+}
+
+// Reconfigure gives the engine new specs of its services, as a config
+// reload reads them: the same services, with the same targets and routers
+// (config.RestartNeeded holds the rest back). A service whose spec changed
+// while one of its rollouts is going on is refused, since its steps and
+// checks are what that rollout is judged by; then nothing changes at all.
+func (e *Engine) Reconfigure(specs []*upfactory.Service) error {
+	byName := map[string]*upfactory.Service{}
+	for _, sp := range specs {
+		byName[sp.Name] = sp
+	}
+	for _, name := range e.names {
+		e.services[name].mu.Lock()
+		defer e.services[name].mu.Unlock()
+	}
+	var busy []string
+	changed := map[string]*upfactory.Service{}
+	for _, name := range e.names {
+		s, sp := e.services[name], byName[name]
+		if sp == nil {
+			return upfactory.Errorf(upfactory.EINVALID, "the new config has no service %s: restart serve to remove a service", name)
+		}
+		if reflect.DeepEqual(s.Service, sp) {
+			continue
+		}
+		if rollout.Active(s.st) {
+			busy = append(busy, fmt.Sprintf("%s (rollout of %s at step %d)", name, s.st.Rollout.CanaryVersion, s.st.Rollout.StepIndex))
+		}
+		changed[name] = sp
+	}
+	if len(busy) > 0 {
+		return upfactory.Errorf(upfactory.ECONFLICT, "the new config changes services with a rollout going on: %s; reload once they end, or abort them", strings.Join(busy, ", "))
+	}
+	for name, sp := range changed {
+		s := e.services[name]
+		s.Service = sp
+		s.meter = newMeter(s.Runtime)
+	}
+	return nil
+}
+
+// newMeter measures the checks of rt's service through its adapters.
+func newMeter(rt Runtime) *measure.Meter {
+	env := measure.Env{Service: rt.Service, Traffic: rt.Metrics, Samples: rt.Samples, Prometheus: rt.Prometheus}
+	if u, ok := rt.Target.(upfactory.UsageReporter); ok {
+		env.Usage = u
+	}
+	return measure.New(env)
 }

@@ -33,6 +33,8 @@ type Server struct {
 	Logger   *slog.Logger
 	// Intake, when set, serves candidates and runs intake.
 	Intake *Intake
+	// Config, when set, tells which config is in force and reloads it.
+	Config *Config
 
 	ln  net.Listener
 	srv *http.Server
@@ -82,6 +84,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/log", s.handleLog)
 	mux.HandleFunc("GET /api/v1/log/verify", s.handleVerify)
 	s.intakeRoutes(mux)
+	s.configRoutes(mux)
 	return mux
 }
 

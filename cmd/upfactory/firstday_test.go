@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
+	uhttp "github.com/upfactory/upfactory/http"
 )
 
 // withPorts is the config at path with fresh API and router ports, same
@@ -201,5 +203,109 @@ func TestWatchOutcome(t *testing.T) {
 		if code != tc.code || end != tc.end {
 			t.Errorf("%s (rollout %q): code %d end %v, want %d %v", tc.phase, tc.id, code, end, tc.code, tc.end)
 		}
+	}
+}
+
+// Given a running serve, when its config file changes, then serve and the
+// commands that read the file say the server runs the old one; a reload
+// (the API or SIGHUP) applies a valid file whole, to the engine and to
+// intake, and keeps the running config when the file is invalid or needs
+// a restart, saying why; every reload is in the operation log.
+func TestConfigReload(t *testing.T) {
+	s := startServe(t, testSteps)
+	orig, err := os.ReadFile(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(s.cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func() *uhttp.ConfigStatus {
+		t.Helper()
+		st, err := uhttp.NewClient(s.api, "").ConfigStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := status()
+	if before.Changed || before.SHA256 == "" {
+		t.Fatalf("config status at start: %+v", before)
+	}
+
+	// A new step and an intake-only service whose inventory is missing.
+	changed := strings.Replace(string(orig), "          - weight: 100", "          - pause: {duration: 1s}\n          - weight: 100", 1) +
+		"  - name: blog\n    inventory: [{type: gomod, path: missing-go.mod}]\n"
+	write(changed)
+	waitUntil(t, "serve to warn that its config file changed", 10*time.Second, func() bool {
+		return strings.Contains(s.stderr.String(), "the config file changed since it was loaded")
+	})
+	if st := status(); !st.Changed {
+		t.Errorf("config status after the edit: %+v, want changed", st)
+	}
+	if code, out := s.cli(t, "log", "-c", s.cfg, "--limit", "1"); code != 0 || !strings.Contains(out, "has changed since upfactory serve (pid "+strconv.Itoa(s.cmd.Process.Pid)) {
+		t.Errorf("a command reading the changed file does not warn (exit %d):\n%s", code, out)
+	}
+
+	// An invalid file is refused and the running config stays.
+	write(changed + "  - name: blog2\n    no_such_key: 1\n")
+	if code, out := s.cli(t, "reload", "--as", "alice"); code != exitUsage || !strings.Contains(out, "no_such_key") {
+		t.Errorf("reload of an invalid file: exit %d, want %d naming the key:\n%s", code, exitUsage, out)
+	}
+	if st := status(); st.SHA256 != before.SHA256 {
+		t.Errorf("a refused reload changed the config in force: %s, want %s", st.SHA256, before.SHA256)
+	}
+
+	// A change that needs a restart is refused, naming it.
+	write(strings.Replace(changed, "sticky: true", "sticky: false", 1))
+	if code, out := s.cli(t, "reload", "--as", "alice"); code != exitRefused || !strings.Contains(out, "services[checkout].router") || !strings.Contains(out, "restart serve") {
+		t.Errorf("reload of a router change: exit %d, want %d naming services[checkout].router:\n%s", code, exitRefused, out)
+	}
+
+	// SIGHUP applies a valid file.
+	write(changed)
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "SIGHUP to apply the new config", 10*time.Second, func() bool {
+		st := status()
+		return !st.Changed && st.SHA256 != before.SHA256
+	})
+	if st := s.status(t); len(st.Steps) != 9 || st.Steps[7] != "pause 1s" {
+		t.Errorf("the engine does not run the reloaded strategy: steps %q", st.Steps)
+	}
+	rep, err := uhttp.NewClient(s.api, "").RunIntake(context.Background())
+	if err != nil && !strings.Contains(err.Error(), "missing-go.mod") {
+		t.Fatalf("intake through the API: %v", err)
+	}
+	if err == nil {
+		b, _ := json.Marshal(rep)
+		if !strings.Contains(string(b), "missing-go.mod") {
+			t.Errorf("intake after the reload did not read the new service's inventory:\n%s", b)
+		}
+	}
+	if code, out := s.cli(t, "log", "-c", s.cfg); code != 0 || strings.Contains(out, "has changed since") {
+		t.Errorf("a command warns although the file was reloaded (exit %d):\n%s", code, out)
+	}
+	code, out := s.cli(t, "log", "-o", "json")
+	if code != 0 {
+		t.Fatalf("log: exit %d: %s", code, out)
+	}
+	var log struct{ Entries []upfactory.LogEntry }
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("log -o json: %v\n%s", err, out)
+	}
+	var actions []string
+	for _, e := range log.Entries {
+		if strings.HasPrefix(e.Action, "config.") {
+			actions = append(actions, e.Action+" by "+e.Actor)
+		}
+	}
+	want := []string{"config.reload-refused by alice", "config.reload-refused by alice", "config.reload by signal:SIGHUP"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("config entries in the log: %q, want %q", actions, want)
 	}
 }

@@ -12,15 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/intake"
 	"github.com/upfactory/upfactory/risk"
 	"github.com/upfactory/upfactory/sqlite"
 )
 
 // openStore loads the config at cfgPath and opens its store.
-func openStore(ctx context.Context, cfgPath string) (*upfactory.Config, *sqlite.DB, error) {
-	cfg, err := config.Load(cfgPath)
+func openStore(ctx context.Context, cfgPath string, stderr io.Writer) (*upfactory.Config, *sqlite.DB, error) {
+	cfg, err := loadConfig(cfgPath, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,7 +336,7 @@ func newRiskCmd(g *globals) *cobra.Command {
 		Short: "Print the weights in force: the defaults with risk.weights of the config applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(cfgPath)
+			cfg, err := loadConfig(cfgPath, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -373,7 +372,7 @@ func weightValue(w risk.Weights, key string) float64 {
 func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		cfg, db, err := openStore(ctx, *cfgPath)
+		cfg, db, err := openStore(ctx, *cfgPath, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/sqlite"
 )
 
@@ -32,7 +31,7 @@ func newLogCmd(g *globals) *cobra.Command {
 			var err error
 			f := upfactory.LogFilter{Service: service, Limit: limit}
 			if cfgPath != "" {
-				cfg, err := config.Load(cfgPath)
+				cfg, err := loadConfig(cfgPath, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}

@@ -153,7 +153,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "api-token", os.Getenv("UPFACTORY_API_TOKEN"), "bearer token for changes (env UPFACTORY_API_TOKEN)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCmd(g), newDemoCmd(g), newRolloutCmd(g), newLogCmd(g), newShopCmd(g), newVersionCmd(g))
-	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g), newPolicyCmd(g), newPlanCmd(g), newCompatCmd(g), newSchemaCmd(g))
+	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g), newPolicyCmd(g), newPlanCmd(g), newCompatCmd(g), newSchemaCmd(g), newReloadCmd(g))
 	return root
 }
 

@@ -226,8 +226,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 // admit refuses a rollout that would start in a freeze, unless overridden.
-func admit(cfg *upfactory.Config, db *sqlite.DB) func(ctx context.Context, service, version string, now time.Time) error {
+func admit(current func() *upfactory.Config, db *sqlite.DB) func(ctx context.Context, service, version string, now time.Time) error {
 	return func(ctx context.Context, service, version string, now time.Time) error {
+		cfg := current()
 		if len(cfg.Policies.Freezes) == 0 {
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,8 +35,11 @@ import (
 // API, wired together here and nowhere else.
 type Server struct {
 	Config *upfactory.Config
-	Token  string
-	Logger *slog.Logger
+	// ConfigPath is the file Config was loaded from, read again on a
+	// reload; empty for a config built in code, which cannot be reloaded.
+	ConfigPath string
+	Token      string
+	Logger     *slog.Logger
 
 	Store  *sqlite.DB
 	Engine *engine.Engine
@@ -47,6 +51,15 @@ type Server struct {
 	wg      sync.WaitGroup
 	// intakeMu keeps intake runs from overlapping.
 	intakeMu sync.Mutex
+
+	current  atomic.Pointer[upfactory.Config] // Config, then what reloads applied
+	holder   dirlock.Holder
+	reloadMu sync.Mutex // guards the fields below and serializes reloads
+	// configSum is the SHA-256 of the config in force, loaded at loadedAt;
+	// warnedSum is the changed content serve last warned about.
+	configSum, warnedSum string
+	loadedAt             time.Time
+	scheduleChanged      chan struct{}
 }
 
 // RunIntake runs intake once, unless a run is already going on (ECONFLICT).
@@ -56,7 +69,7 @@ func (s *Server) RunIntake(ctx context.Context, trigger string) (*intake.Report,
 	}
 	defer s.intakeMu.Unlock()
 	start := time.Now()
-	rep, err := intake.Run(ctx, intake.Options{Config: s.Config, Store: s.Store, Trigger: trigger})
+	rep, err := intake.Run(ctx, intake.Options{Config: s.cfg(), Store: s.Store, Trigger: trigger})
 	if err != nil {
 		s.Logger.Error("intake failed", "trigger", trigger, "err", err)
 		return nil, err
@@ -69,14 +82,23 @@ func (s *Server) RunIntake(ctx context.Context, trigger string) (*intake.Report,
 }
 
 // schedule runs intake at the times of the config's intake.schedule until
-// ctx ends.
+// ctx ends, following the schedule a reload brings.
 func (s *Server) schedule(ctx context.Context) {
-	sched, err := config.Schedule(s.Config.Intake.Schedule)
-	if err != nil {
-		s.Logger.Error("intake schedule", "err", err) // config.Load already refused it
-		return
-	}
 	for {
+		spec := s.cfg().Intake.Schedule
+		if spec == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.scheduleChanged:
+				continue
+			}
+		}
+		sched, err := config.Schedule(spec)
+		if err != nil {
+			s.Logger.Error("intake schedule", "err", err) // config.Load already refused it
+			return
+		}
 		next := sched.Next(time.Now())
 		s.Logger.Info("next intake run", "at", next.Format(time.RFC3339))
 		t := time.NewTimer(time.Until(next))
@@ -84,11 +106,18 @@ func (s *Server) schedule(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-s.scheduleChanged:
+			t.Stop()
+			continue
 		case <-t.C:
 		}
 		s.RunIntake(ctx, "schedule")
 	}
 }
+
+// configCheckInterval is how often serve looks whether its config file
+// changed without a reload.
+const configCheckInterval = 2 * time.Second
 
 // Open starts everything and returns once the API answers.
 func (s *Server) Open(ctx context.Context) error {
@@ -96,14 +125,25 @@ func (s *Server) Open(ctx context.Context) error {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := s.Config
+	s.current.Store(cfg)
+	s.scheduleChanged = make(chan struct{}, 1)
 	ctx, s.cancel = context.WithCancel(ctx)
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
 	// Before anything adopts an instance: a second server on the same data
 	// dir would take over the first one's instances and stop them on exit.
-	holder := dirlock.Holder{PID: os.Getpid(), Since: time.Now()}
-	lock, err := dirlock.Acquire(cfg.Server.DataDir, holder)
+	s.holder = dirlock.Holder{PID: os.Getpid(), Since: time.Now()}
+	if s.ConfigPath != "" {
+		sum, err := fileSum(s.ConfigPath)
+		if err != nil {
+			s.cancel()
+			return fmt.Errorf("reading config: %w", err)
+		}
+		s.configSum, s.loadedAt = sum, time.Now()
+		s.holder.Config, s.holder.ConfigSHA256, s.holder.ConfigLoadedAt = s.ConfigPath, sum, s.loadedAt
+	}
+	lock, err := dirlock.Acquire(cfg.Server.DataDir, s.holder)
 	if err != nil {
 		s.cancel()
 		return err
@@ -167,20 +207,20 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 
 	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion,
-		Admit: admit(cfg, db)})
+		Admit: admit(s.cfg, db)})
 	if err := s.Engine.Open(ctx); err != nil {
 		s.Close(ctx, true)
 		return err
 	}
 	reg.MustRegister(healthCollector{s.Engine})
 	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
-		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}}
+		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}, Config: &uhttp.Config{Status: s.ConfigStatus, Reload: s.Reload}}
 	if err := s.API.Open(cfg.Server.Listen); err != nil {
 		s.Close(ctx, true)
 		return err
 	}
-	holder.API = s.API.URL()
-	if err := s.lock.Update(holder); err != nil {
+	s.holder.API = s.API.URL()
+	if err := s.lock.Update(s.holder); err != nil {
 		s.Logger.Warn("data dir lock file", "err", err) // the lock itself holds
 	}
 	s.wg.Add(1)
@@ -188,8 +228,9 @@ func (s *Server) Open(ctx context.Context) error {
 		defer s.wg.Done()
 		s.Engine.Run(ctx)
 	}()
-	if cfg.Intake.Schedule != "" {
-		s.wg.Go(func() { s.schedule(ctx) })
+	s.wg.Go(func() { s.schedule(ctx) })
+	if s.ConfigPath != "" {
+		s.wg.Go(func() { s.watchConfigFile(ctx, configCheckInterval) })
 	}
 	return nil
 }
@@ -241,7 +282,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			s := &Server{Config: cfg, Token: g.token, Logger: g.logger()}
+			s := &Server{Config: cfg, ConfigPath: cfgPath, Token: g.token, Logger: g.logger()}
 			if err := s.Open(ctx); err != nil {
 				if _, ok := errors.AsType[*dirlock.HeldError](err); ok {
 					return &exitError{code: exitUsage, err: err}
@@ -250,7 +291,18 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			s.Logger.Info("upfactory serving", "api", s.API.URL(), "services", len(cfg.Services), "data_dir", cfg.Server.DataDir,
 				"auth", map[bool]string{true: "bearer token required for changes", false: "none (set --api-token to require one)"}[g.token != ""])
-			<-ctx.Done()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		serving:
+			for {
+				select {
+				case <-ctx.Done():
+					break serving
+				case <-hup:
+					s.Reload(ctx, "signal:SIGHUP") // a refusal is logged, the old config kept
+				}
+			}
 			s.Logger.Info("shutting down", "stop_instances", !keep)
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 			defer cancel()

@@ -24,8 +24,13 @@ const FileName = "serve.lock"
 type Holder struct {
 	PID     int       `json:"pid"`
 	Since   time.Time `json:"since"`
-	Command string    `json:"command,omitempty"`
 	API     string    `json:"api,omitempty"`
+	// Config is the config file the holder runs, ConfigSHA256 the SHA-256
+	// of the content it last loaded, at ConfigLoadedAt: a command that
+	// reads the file can tell that the server runs an older one.
+	Config         string    `json:"config,omitempty"`
+	ConfigSHA256   string    `json:"config_sha256,omitempty"`
+	ConfigLoadedAt time.Time `json:"config_loaded_at,omitzero"`
 }
 
 // Lock is a held data dir. Release it, or exit: the kernel releases it too.
@@ -77,6 +82,29 @@ func Acquire(dir string, h Holder) (*Lock, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// Peek tells whether a process holds dir, and who, without taking it.
+func Peek(dir string) (h Holder, held bool, err error) {
+	path := filepath.Join(dir, FileName)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Holder{}, false, nil
+	}
+	if err != nil {
+		return Holder{}, false, fmt.Errorf("opening lock file: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		return Holder{}, false, nil // closing f drops this shared lock
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return Holder{}, false, fmt.Errorf("locking %s: %w", path, err)
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		_ = json.Unmarshal(b, &h)
+	}
+	return h, true, nil
 }
 
 // Update rewrites who holds the lock, for instance once the API listens.

@@ -81,3 +81,28 @@ func TestKilledHolderLeavesNoLock(t *testing.T) {
 	}
 	l.Release()
 }
+
+func TestPeek(t *testing.T) {
+	dir := t.TempDir()
+	if _, held, err := dirlock.Peek(dir); held || err != nil {
+		t.Fatalf("Peek of a dir never locked: held %v, err %v", held, err)
+	}
+	l, err := dirlock.Acquire(dir, dirlock.Holder{PID: 99, ConfigSHA256: "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, held, err := dirlock.Peek(dir)
+	if !held || err != nil || h.PID != 99 || h.ConfigSHA256 != "abc" {
+		t.Fatalf("Peek while held: %+v held %v err %v", h, held, err)
+	}
+	l.Release()
+	if _, held, err := dirlock.Peek(dir); held || err != nil {
+		t.Fatalf("Peek after release: held %v, err %v", held, err)
+	}
+	// Peek does not keep the dir from being taken.
+	l, err = dirlock.Acquire(dir, dirlock.Holder{PID: 1})
+	if err != nil {
+		t.Fatalf("Acquire after Peek: %v", err)
+	}
+	l.Release()
+}
