@@ -232,6 +232,9 @@ type LogFilter struct {
 	Service  string
 	AfterSeq int64 // entries with Seq > AfterSeq
 	Limit    int   // 0: no limit
+	// Newest takes the newest Limit entries instead of the oldest; they
+	// are still returned in Seq order.
+	Newest bool
 }
 
 // LogVerification is the result of checking the hash chain.

@@ -109,6 +109,9 @@ func (c *Client) Log(ctx context.Context, f upfactory.LogFilter) ([]upfactory.Lo
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
+	if f.Newest {
+		q.Set("newest", "true")
+	}
 	var out LogResponse
 	return out.Entries, c.do(ctx, http.MethodGet, "/api/v1/log?"+q.Encode(), nil, &out)
 }

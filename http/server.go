@@ -202,6 +202,7 @@ func (s *Server) handleLog(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	f.Newest = q.Get("newest") == "true"
 	entries, err := s.Store.Log(r.Context(), f)
 	if err != nil {
 		s.Error(w, r, err)

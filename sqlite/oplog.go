@@ -118,7 +118,11 @@ func (db *DB) Log(ctx context.Context, f upfactory.LogFilter) ([]upfactory.LogEn
 		q += ` AND service = ?`
 		args = append(args, f.Service)
 	}
-	q += ` ORDER BY seq`
+	if f.Newest {
+		q += ` ORDER BY seq DESC`
+	} else {
+		q += ` ORDER BY seq`
+	}
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -130,6 +134,9 @@ func (db *DB) Log(ctx context.Context, f upfactory.LogFilter) ([]upfactory.LogEn
 	entries, err := scanEntries(rows, false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the operation log: %w", err)
+	}
+	if f.Newest {
+		slices.Reverse(entries)
 	}
 	return entries, nil
 }

@@ -309,3 +309,37 @@ func TestConfigReload(t *testing.T) {
 		t.Errorf("config entries in the log: %q, want %q", actions, want)
 	}
 }
+
+// log --limit N shows the newest N entries, oldest first, from the API and
+// from the store (-c) alike.
+func TestLogLimitShowsTheNewest(t *testing.T) {
+	s := startServe(t, testSteps)
+	seqs := func(args ...string) []int64 {
+		t.Helper()
+		code, out := s.cli(t, append([]string{"log", "-o", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("log %v: exit %d: %s", args, code, out)
+		}
+		var log struct{ Entries []upfactory.LogEntry }
+		if err := json.Unmarshal([]byte(out), &log); err != nil {
+			t.Fatalf("log %v: %v\n%s", args, err, out)
+		}
+		var s []int64
+		for _, e := range log.Entries {
+			s = append(s, e.Seq)
+		}
+		return s
+	}
+	all := seqs()
+	if len(all) < 3 {
+		t.Fatalf("want at least 3 entries after start, got %v", all)
+	}
+	want := all[len(all)-2:]
+	if got := seqs("--limit", "2"); !slices.Equal(got, want) {
+		t.Errorf("log --limit 2 = %v, want the newest %v", got, want)
+	}
+	// More entries may have come since (instances report in): still the newest two.
+	if got := seqs("--limit", "2", "-c", s.cfg); len(got) != 2 || got[0] < want[0] || got[1] <= got[0] {
+		t.Errorf("log --limit 2 -c = %v, want the newest two (at least %v)", got, want)
+	}
+}

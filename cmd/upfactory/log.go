@@ -29,7 +29,7 @@ func newLogCmd(g *globals) *cobra.Command {
 			var entries []upfactory.LogEntry
 			var ver *upfactory.LogVerification
 			var err error
-			f := upfactory.LogFilter{Service: service, Limit: limit}
+			f := upfactory.LogFilter{Service: service, Limit: limit, Newest: true}
 			if cfgPath != "" {
 				cfg, err := loadConfig(cfgPath, cmd.ErrOrStderr())
 				if err != nil {
@@ -87,7 +87,7 @@ func newLogCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&service, "service", "", "only this service's entries")
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many entries (0: all)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N entries, oldest first (0: all)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the hash chain; exit 1 naming the first bad entry")
 	cmd.Flags().BoolVar(&values, "values", false, "show each entry's measured values")
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "read the store of this config directly instead of asking the server")
