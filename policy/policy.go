@@ -327,15 +327,42 @@ func CheckPlan(c Config, p Plan, overrides []Override) []Violation {
 	return applyOverrides(vs, overrides)
 }
 
+// RolloutFreezeID is the ID of the violation a rollout of service started
+// in freeze is.
+func RolloutFreezeID(service, freeze string) string {
+	return Freeze + ":rollout:" + service + ":" + freeze
+}
+
+// OverridableIDs lists the violation IDs an override may name, sorted:
+// the violations found now, and a freeze of the config for a rollout of
+// any of services, which may be let pass before it is in force.
+func OverridableIDs(c Config, services []string, current []Violation) []string {
+	ids := map[string]bool{}
+	for _, v := range current {
+		ids[v.ID] = true
+	}
+	for _, svc := range services {
+		for _, f := range c.Freezes {
+			ids[RolloutFreezeID(svc, f.Name)] = true
+		}
+	}
+	out := make([]string, 0, len(ids))
+	for id := range ids {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // CheckRolloutStart evaluates starting a rollout of service at now:
 // refused in a freeze.
 func CheckRolloutStart(c Config, service string, now time.Time, overrides []Override) []Violation {
 	var vs []Violation
 	for _, f := range FrozenAt(c, now) {
 		_, from, to := Overlaps(f, now, now)
-		vs = append(vs, Violation{ID: Freeze + ":rollout:" + service + ":" + f.Name, Policy: Freeze, Subject: service,
+		vs = append(vs, Violation{ID: RolloutFreezeID(service, f.Name), Policy: Freeze, Subject: service,
 			Message: fmt.Sprintf("freeze %s is in force (%s – %s)%s: no rollout may start; wait until it ends, or have an approver override %s",
-				f.Name, from.Format(time.RFC3339), to.Format(time.RFC3339), reasonSuffix(f.Reason), Freeze+":rollout:"+service+":"+f.Name)})
+				f.Name, from.Format(time.RFC3339), to.Format(time.RFC3339), reasonSuffix(f.Reason), RolloutFreezeID(service, f.Name))})
 	}
 	return applyOverrides(vs, overrides)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,41 @@ func checkPolicies(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, on
 	}
 	rep.OK = len(rep.Blocked) == 0
 	return rep, nil
+}
+
+// overridable refuses an override of an ID that names no violation found
+// now nor a freeze of the config, listing those that do: a typo must not
+// be logged as an approval. It returns the service the ID is about, if any.
+func overridable(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, id string, now time.Time) (service string, err error) {
+	rep, err := checkPolicies(ctx, cfg, db, "", now)
+	if err != nil {
+		return "", err
+	}
+	var current []policy.Violation
+	for _, w := range rep.Windows {
+		current = append(current, w.Violations...)
+	}
+	var services []string
+	for _, svc := range cfg.Services {
+		if svc.Delivered() {
+			services = append(services, svc.Name)
+		}
+	}
+	ids := policy.OverridableIDs(cfg.Policies, services, current)
+	if !slices.Contains(ids, id) {
+		if len(ids) == 0 {
+			return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q: policy check finds no violation now and the config has no freeze, so there is nothing to override", id)
+		}
+		return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q; the IDs that can be overridden now are:\n  %s", id, strings.Join(ids, "\n  "))
+	}
+	for _, svc := range services {
+		for _, f := range cfg.Policies.Freezes {
+			if id == policy.RolloutFreezeID(svc, f.Name) {
+				return svc, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // reportPolicies checks the windows' plans now and prints the report.
@@ -153,9 +189,14 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "override VIOLATION-ID --as NAME --reason TEXT",
 		Short: "Let one violation pass, as a named approver with a reason (logged)",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
-			o := upfactory.PolicyOverride{ID: args[0], By: as, Reason: reason, At: time.Now()}
-			entry := upfactory.LogEntry{Time: o.At, Actor: as, Action: "policy.override", Subject: o.ID, Reason: reason}
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+			now := time.Now()
+			service, err := overridable(ctx, cfg, db, args[0], now)
+			if err != nil {
+				return err
+			}
+			o := upfactory.PolicyOverride{ID: args[0], By: as, Reason: reason, At: now}
+			entry := upfactory.LogEntry{Time: o.At, Actor: as, Action: "policy.override", Service: service, Subject: o.ID, Reason: reason}
 			if err := db.AddOverride(ctx, o, entry); err != nil {
 				return err
 			}

@@ -75,6 +75,16 @@ func TestPolicyCheck(t *testing.T) {
 		t.Errorf("violations %v, want %s and %s", got, wantBundle, wantAck)
 	}
 
+	// A typo is refused with the IDs that exist, and nothing is logged.
+	_, before, _ := run(t, "log", "-c", cfg, "-o", "json")
+	code, _, errb := run(t, "policy", "override", "bundle:weeky", "--as", "carol", "--reason", "typo", "-c", cfg)
+	if code != exitUsage || !strings.Contains(errb, `no violation "bundle:weeky"`) || !strings.Contains(errb, wantBundle) || !strings.Contains(errb, wantAck) {
+		t.Errorf("override of an unknown ID: exit %d, want %d listing the valid IDs:\n%s", code, exitUsage, errb)
+	}
+	if _, after, _ := run(t, "log", "-c", cfg, "-o", "json"); after != before {
+		t.Errorf("a refused override changed the log")
+	}
+
 	// Override the bundle, acknowledge lodash: OK, and the log says who.
 	if code, _, errb := run(t, "policy", "override", wantBundle, "--as", "carol", "-c", cfg); code != exitUsage {
 		t.Errorf("override without a reason: exit %d: %s", code, errb)
@@ -125,5 +135,8 @@ func TestFreezeRefusesRollout(t *testing.T) {
 	}
 	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0"); code != exitOK {
 		t.Errorf("overridden freeze: exit %d\n%s", code, out)
+	}
+	if code, out := s.cli(t, "log", "--service", "checkout"); code != exitOK || !strings.Contains(out, "policy.override") {
+		t.Errorf("log --service checkout does not show the freeze override (exit %d):\n%s", code, out)
 	}
 }
