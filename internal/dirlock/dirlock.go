@@ -22,9 +22,9 @@ const FileName = "serve.lock"
 // Holder says who holds a data dir. It is written into the lock file for
 // the next process that finds the dir taken.
 type Holder struct {
-	PID     int       `json:"pid"`
-	Since   time.Time `json:"since"`
-	API     string    `json:"api,omitempty"`
+	PID   int       `json:"pid"`
+	Since time.Time `json:"since"`
+	API   string    `json:"api,omitempty"`
 	// Config is the config file the holder runs, ConfigSHA256 the SHA-256
 	// of the content it last loaded, at ConfigLoadedAt: a command that
 	// reads the file can tell that the server runs an older one.
