@@ -19,6 +19,28 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
+// Human is d to about three significant digits, for people to read:
+// 7.57ms, 75.7ms, 757ms, 7.57s, 1m15s (where String says 7.57059ms).
+func (d Duration) Human() string {
+	t := time.Duration(d)
+	a := t.Abs()
+	switch {
+	case a < time.Millisecond:
+		return t.Round(time.Microsecond).String()
+	case a < 10*time.Millisecond:
+		return t.Round(10 * time.Microsecond).String()
+	case a < 100*time.Millisecond:
+		return t.Round(100 * time.Microsecond).String()
+	case a < time.Second:
+		return t.Round(time.Millisecond).String()
+	case a < 10*time.Second:
+		return t.Round(10 * time.Millisecond).String()
+	case a < time.Minute:
+		return t.Round(100 * time.Millisecond).String()
+	}
+	return t.Round(time.Second).String()
+}
+
 // MarshalText writes d as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 

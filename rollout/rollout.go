@@ -493,7 +493,7 @@ func mirrorValues(rep *upfactory.MirrorReport) map[string]any {
 	}
 	return map[string]any{"mirrored": rep.Mirrored, "compared": rep.Compared, "mismatches": rep.Mismatches,
 		"worse": rep.Worse, "errors": rep.Errors, "dropped": rep.Dropped,
-		"primary_p95": rep.PrimaryP95.String(), "mirror_p95": rep.MirrorP95.String(), "top": rep.Top}
+		"primary_p95": rep.PrimaryP95.Human(), "mirror_p95": rep.MirrorP95.Human(), "top": rep.Top}
 }
 
 func mirrorTop(rep *upfactory.MirrorReport) string {

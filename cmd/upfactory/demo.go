@@ -48,6 +48,7 @@ const (
 type demoSummary struct {
 	OK                bool    `json:"ok"`
 	Requests          int64   `json:"requests"`
+	RequestRate       float64 `json:"request_rate"`      // the users' mean rate, requests/s
 	DeliveryFailures  int64   `json:"delivery_failures"` // connection errors and 502/503/504
 	BadRollout        string  `json:"bad_rollout_phase"`
 	BadReason         string  `json:"bad_rollout_reason"`
@@ -158,7 +159,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	defer logFile.Close()
 
-	p("upfactory demo: a shop with 2 instances behind the built-in router, %g simulated requests/s", rate)
+	p("upfactory demo: a shop with 2 instances behind the built-in router; simulated users ask for up to %g requests/s", rate)
 	p("  work dir %s (config, SQLite store, instance logs)%s", dir, map[bool]string{true: "", false: "; removed at the end, --keep keeps it"}[keep])
 	srv := &Server{Config: cfg, Logger: newLogger(logFile)}
 	if err := srv.Open(ctx); err != nil {
@@ -178,6 +179,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	p("  stable %s is ready; starting simulated users", cfg.Services[0].StableVersion)
 
+	loadStart := time.Now()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	res, loadDone := loadgen.Run(loadCtx, loadgen.Options{BaseURL: routerURL, Rate: rate, Clients: 16, Limit: int64(rate * 600), SessionRequests: 3,
@@ -260,6 +262,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	<-loadDone
 	snap = res.Snapshot()
 	sum.Requests, sum.DeliveryFailures = snap.Total, snap.Failed()
+	sum.RequestRate = float64(sum.Requests) / time.Since(loadStart).Seconds()
 	if entries, err := client.Log(ctx, upfactory.LogFilter{}); err == nil {
 		sum.LogEntries = int64(len(entries))
 	}
@@ -271,7 +274,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0
 
 	p("\n== Summary")
-	p("  requests sent by simulated users:   %d", sum.Requests)
+	p("  requests sent by simulated users:   %d (%.0f/s on average; they asked for up to %g/s)", sum.Requests, sum.RequestRate, rate)
 	p("  requests the router failed to deliver: %d", sum.DeliveryFailures)
 	p("  bad version %s: %s automatically; %d requests reached it, %d failed", badVersion, sum.BadRollout, sum.BadRequests, sum.Bad5xx)
 	p("  good version %s: %s; now stable, %s kept warm for a one-command rollback", goodVersion, sum.GoodRollout, cfg.Services[0].StableVersion)
@@ -307,6 +310,10 @@ func waitReady(ctx context.Context, c *uhttp.Client, version string, timeout tim
 	return fmt.Errorf("the stable version %s did not become ready within %s", version, timeout)
 }
 
+// demoProgressEvery is how often the demo repeats a rollout's progress
+// within one step.
+const demoProgressEvery = 3 * time.Second
+
 // followRollout starts a rollout and prints its progress until it ends,
 // approving any gate as approver when one is given.
 func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version string, res *loadgen.Result, approver string) (*engine.Status, error) {
@@ -318,15 +325,19 @@ func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version 
 	// (paused as inconclusive on a starved machine) ends the demo instead
 	// of holding it forever.
 	deadline := time.Now().Add(demoRolloutLimit)
-	last, lastTraffic := "", time.Time{}
+	// A line when the phase, step or weight changes; between those, the
+	// message and the traffic every few seconds, not at every poll.
+	lastKey, lastLine, lastPrint := "", "", time.Time{}
 	for {
-		line := fmt.Sprintf("%-16s step %d/%d  canary %3d%% %s  %s", st.Phase, st.StepIndex, len(st.Steps), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
-		if line != last {
+		key := fmt.Sprint(st.Phase, st.StepIndex, st.CanaryWeight)
+		line := fmt.Sprintf("%-16s step %s  canary %3d%% %s  %s", st.Phase, stepOf(st), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
+		periodic := time.Since(lastPrint) >= demoProgressEvery
+		if key != lastKey || (periodic && line != lastLine) {
 			fmt.Fprintf(out, "   %s %s\n", time.Now().Format(time.TimeOnly), line)
-			last = line
+			lastKey, lastLine = key, line
 		}
-		if time.Since(lastTraffic) >= 3*time.Second {
-			lastTraffic = time.Now()
+		if periodic {
+			lastPrint = time.Now()
 			var parts []string
 			for _, v := range st.Versions {
 				if v.Traffic.Requests > 0 {
@@ -334,7 +345,7 @@ func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version 
 				}
 			}
 			if len(parts) > 0 {
-				fmt.Fprintf(out, "            traffic: %s\n", strings.Join(parts, " | "))
+				fmt.Fprintf(out, "            traffic over the last %s: %s\n", engine.StatusWindow, strings.Join(parts, " | "))
 			}
 		}
 		if st.Phase.Done() {

@@ -131,6 +131,15 @@ func TestStableWithNoReadyInstanceIsDegraded(t *testing.T) {
 	waitUntil(t, "serve to print that the service is degraded", 10*time.Second, func() bool {
 		return strings.Contains(s.stderr.String(), "service degraded")
 	})
+	// Each key once a line: a reader (or a log pipeline) cannot tell which
+	// of two "component=" is meant.
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		for _, key := range []string{" component=", " service="} {
+			if strings.Count(line, key) > 1 {
+				t.Errorf("serve's log line has%s twice: %s", key, line)
+			}
+		}
+	}
 }
 
 // waitUntil polls cond until it holds, failing the test at the deadline.

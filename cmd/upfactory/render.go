@@ -17,8 +17,15 @@ func statusLine(st *engine.Status) string {
 	if st.Health.State == upfactory.HealthDegraded {
 		return fmt.Sprintf("%s DEGRADED: %s", st.Service, st.Health.Reason)
 	}
-	return fmt.Sprintf("%s %s step %d/%d canary %s %d%% %s: %s", st.Service, st.Phase, st.StepIndex, len(st.Steps),
+	return fmt.Sprintf("%s %s step %s canary %s %d%% %s: %s", st.Service, st.Phase, stepOf(st),
 		orDash(st.CanaryVersion), st.CanaryWeight, bar(st.CanaryWeight, 20), st.Message)
+}
+
+// stepOf is the step a rollout is at, counted from 1 as people count:
+// "3/9"; a rollout past its last step is at "9/9".
+func stepOf(st *engine.Status) string {
+	n := len(st.Steps)
+	return fmt.Sprintf("%d/%d", min(st.StepIndex+1, n), n)
 }
 
 func orDash(s string) string {
@@ -44,9 +51,12 @@ func renderStatus(w io.Writer, st *engine.Status) {
 			fmt.Fprintf(w, "Health:   %s\n", st.Health.State)
 		}
 	}
-	if st.CanaryVersion != "" {
+	switch {
+	case st.CanaryVersion != "" && st.Phase == upfactory.PhaseCompleted && st.PreviousVersion != "":
+		fmt.Fprintf(w, "Versions: stable %s, previous %s\n", st.StableVersion, st.PreviousVersion)
+	case st.CanaryVersion != "" && st.CanaryVersion != st.StableVersion:
 		fmt.Fprintf(w, "Versions: stable %s -> canary %s\n", st.StableVersion, st.CanaryVersion)
-	} else {
+	default:
 		fmt.Fprintf(w, "Versions: stable %s\n", st.StableVersion)
 	}
 	fmt.Fprintf(w, "Canary:   %3d%% %s\n", st.CanaryWeight, bar(st.CanaryWeight, 40))
@@ -73,7 +83,7 @@ func renderStatus(w io.Writer, st *engine.Status) {
 			case i == st.StepIndex && !st.Phase.Done():
 				mark = "▶ "
 			}
-			fmt.Fprintf(w, "  %s%d. %s\n", mark, i, s)
+			fmt.Fprintf(w, "  %s%d. %s\n", mark, i+1, s)
 		}
 	}
 
@@ -121,13 +131,13 @@ func renderStatus(w io.Writer, st *engine.Status) {
 			rate = 100 * float64(m.Mismatches) / float64(m.Compared)
 		}
 		fmt.Fprintf(w, "Mirror:   %d copied to %s, %d compared, %d mismatched (%.2f%%), %d canary 5xx where users got an answer, %d errors, %d dropped; p95 users %s, canary %s\n",
-			m.Mirrored, m.Version, m.Compared, m.Mismatches, rate, m.Worse, m.Errors, m.Dropped, m.PrimaryP95, m.MirrorP95)
+			m.Mirrored, m.Version, m.Compared, m.Mismatches, rate, m.Worse, m.Errors, m.Dropped, m.PrimaryP95.Human(), m.MirrorP95.Human())
 		for _, t := range m.Top {
 			fmt.Fprintf(w, "          %s\n", t)
 		}
 	}
 	for _, a := range st.Approvals {
-		fmt.Fprintf(w, "Approved: step %d by %s (%s) at %s %s\n", a.Step, a.By, a.Role, a.At.Local().Format(time.TimeOnly), a.Comment)
+		fmt.Fprintf(w, "Approved: step %d by %s (%s) at %s %s\n", a.Step+1, a.By, a.Role, a.At.Local().Format(time.TimeOnly), a.Comment)
 	}
 }
 

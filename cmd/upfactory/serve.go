@@ -176,7 +176,7 @@ func (s *Server) Open(ctx context.Context) error {
 			continue // intake-only
 		}
 		p := proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie,
-			Logger: s.Logger.With("component", "router", "service", svc.Name)})
+			Logger: s.Logger}) // the proxy names its component and service itself
 		reg.MustRegister(p.Collector())
 		ln, err := net.Listen("tcp", svc.Router.Listen)
 		if err != nil {
@@ -192,7 +192,7 @@ func (s *Server) Open(ctx context.Context) error {
 			}
 		}()
 		var target upfactory.Target
-		logger := s.Logger.With("component", "target", "service", svc.Name)
+		logger := s.Logger // each target names its component and service itself
 		switch svc.Target.Type {
 		case "static":
 			target, err = static.New(svc, static.Options{Logger: logger, Event: record})
