@@ -705,7 +705,9 @@ func (e *Engine) stopAsync(s *service, in upfactory.Instance) {
 // (config.RestartNeeded holds the rest back). A service whose spec changed
 // while one of its rollouts is going on is refused, since its steps and
 // checks are what that rollout is judged by; then nothing changes at all.
-func (e *Engine) Reconfigure(specs []*upfactory.Service) error {
+// record, called once the new specs are known to apply and before they
+// do, writes the change down: its error stops the change.
+func (e *Engine) Reconfigure(specs []*upfactory.Service, record func() error) error {
 	byName := map[string]*upfactory.Service{}
 	for _, sp := range specs {
 		byName[sp.Name] = sp
@@ -731,6 +733,9 @@ func (e *Engine) Reconfigure(specs []*upfactory.Service) error {
 	}
 	if len(busy) > 0 {
 		return upfactory.Errorf(upfactory.ECONFLICT, "the new config changes services with a rollout going on: %s; reload once they end, or abort them", strings.Join(busy, ", "))
+	}
+	if err := record(); err != nil {
+		return err
 	}
 	for name, sp := range changed {
 		s := e.services[name]

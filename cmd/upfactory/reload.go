@@ -91,14 +91,17 @@ func (s *Server) reload(ctx context.Context, actor string) error {
 			delivered = append(delivered, svc)
 		}
 	}
-	if err := s.Engine.Reconfigure(delivered); err != nil {
-		return err
-	}
 	entry := upfactory.LogEntry{Time: time.Now(), Actor: actor, Action: "config.reload", Subject: s.ConfigPath,
 		Reason: "config reloaded", Values: map[string]any{"sha256": sum, "previous_sha256": s.configSum}}
-	if err := s.Store.AppendLog(ctx, []upfactory.LogEntry{entry}); err != nil {
-		// The engine already runs the new specs: say so rather than pretend.
-		s.Logger.Error("config reloaded but not recorded in the operation log", "err", err)
+	// Written down before anything applies: a reload the log cannot record
+	// does not happen.
+	if err := s.Engine.Reconfigure(delivered, func() error {
+		if err := s.Store.AppendLog(ctx, []upfactory.LogEntry{entry}); err != nil {
+			return fmt.Errorf("recording the reload in the operation log: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	s.current.Store(next)
 	s.configSum, s.loadedAt, s.warnedSum = sum, time.Now(), ""
