@@ -109,6 +109,24 @@ func MustSetPools(tb testing.TB, p *proxy.Proxy, pools ...upfactory.Pool) {
 	}
 }
 
+// eventually polls cond every 5ms until it holds. After timeout it fails
+// the test naming what it waited for and where things last stood (cond's
+// second result).
+func eventually(tb testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %s for %s: %s", timeout, what, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // serve sends one request through p's handler and returns the answer.
 func serve(p http.Handler, method, target string, header http.Header, body string) *http.Response {
 	var rd io.Reader
