@@ -102,16 +102,30 @@ func getenv(t *testing.T, addr, name string) string {
 	return v
 }
 
-// awaitGone waits until process pid has exited.
-func awaitGone(t *testing.T, pid int) {
+// eventually polls cond every 20ms until it holds. After wait it fails the
+// test naming what it waited for and where things last stood (cond's
+// second result).
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
-	for running(pid) {
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("process %d still runs", pid)
+			t.Fatalf("waited %s for %s: %s", wait, what, state)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// awaitGone waits until process pid has exited.
+func awaitGone(t *testing.T, pid int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("process %d to exit", pid), func() (bool, string) {
+		return !running(pid), "it still runs"
+	})
 }
 
 // running reports whether pid exists and is not a zombie.

@@ -56,20 +56,15 @@ func mustUsage(t *testing.T, tgt *exec.Target) []upfactory.InstanceUsage {
 // awaitMoreCPU waits until Usage reports more CPU time for id than was.
 func awaitMoreCPU(t *testing.T, tgt *exec.Target, was upfactory.InstanceUsage) upfactory.InstanceUsage {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		u, ok := usageOf(mustUsage(t, tgt), was.ID)
-		if !ok {
+	var u upfactory.InstanceUsage
+	eventually(t, "more CPU time of "+was.ID+" than "+strconv.FormatFloat(was.CPUSeconds, 'g', -1, 64)+"s", func() (bool, string) {
+		var ok bool
+		if u, ok = usageOf(mustUsage(t, tgt), was.ID); !ok {
 			t.Fatalf("Usage no longer reports %s", was.ID)
 		}
-		if u.CPUSeconds > was.CPUSeconds {
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the CPU time of %s stayed at %gs for %s", was.ID, u.CPUSeconds, wait)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return u.CPUSeconds > was.CPUSeconds, "still " + strconv.FormatFloat(u.CPUSeconds, 'g', -1, 64) + "s"
+	})
+	return u
 }
 
 func TestUsage(t *testing.T) {

@@ -61,9 +61,10 @@ func TestCompareLoadEqualPasses(t *testing.T) {
 	twin, tc := service(t, 2*time.Millisecond, 0)
 	stable, _ := service(t, 2*time.Millisecond, 0)
 	l := load()
-	// A shared machine under -race can stall one side for a few
-	// milliseconds; only a difference beyond that is a finding here.
-	l.LatencySlack = upfactory.Duration(15 * time.Millisecond)
+	// A shared machine under -race can stall one side for tens of
+	// milliseconds, and a p99 of 150 requests is their second slowest:
+	// only a difference far beyond that is a finding here.
+	l.LatencySlack = upfactory.Duration(250 * time.Millisecond)
 	r := probe.CompareLoad(t.Context(), l, twin.URL, stable.URL)
 	if r.Outcome != probe.Pass {
 		t.Fatalf("got %s: %s", r.Outcome, r.Reason)

@@ -70,7 +70,7 @@ func (p *Proxy) forward(ctx context.Context, c *call, try func(b *backend, first
 		if tried || t == c.t || len(t.live) == 0 {
 			break
 		}
-		c.t, c.first = t, t.weighted()
+		c.t, c.first = t, p.weighted(t)
 	}
 	return nil, lastErr
 }

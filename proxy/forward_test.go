@@ -309,12 +309,11 @@ func TestForwardClientGoesAway(t *testing.T) {
 		}
 		// The failed attempt leaves the backend before the request is
 		// counted on its way out of the handler: wait for the count.
-		deadline := time.Now().Add(5 * time.Second)
-		st := p.Stats("v1", time.Minute, time.Now())
-		for st.Requests == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+		var st upfactory.TrafficStats
+		eventually(t, "the request to be counted", 5*time.Second, func() (bool, string) {
 			st = p.Stats("v1", time.Minute, time.Now())
-		}
+			return st.Requests > 0, fmt.Sprintf("stats %+v", st)
+		})
 		if st.Requests != 1 || st.Errors4xx != 1 || st.Errors5xx != 0 {
 			t.Errorf("stats %+v, want one request counted as a client error", st)
 		}

@@ -79,17 +79,12 @@ func MustMirrorFront(tb testing.TB, fast bool, primary *backend, pv *preview, cf
 // waitMirror waits until every copy sent got its outcome and cond holds.
 func waitMirror(tb testing.TB, p *proxy.Proxy, cond func(proxy.MirrorStats) bool) proxy.MirrorStats {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := p.MirrorStats()
-		if st.InFlight == 0 && st.Mirrored == st.Compared+st.Errors && cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("mirror stats never settled: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var st proxy.MirrorStats
+	eventually(tb, "the mirror's stats to settle", 10*time.Second, func() (bool, string) {
+		st = p.MirrorStats()
+		return st.InFlight == 0 && st.Mirrored == st.Compared+st.Errors && cond(st), fmt.Sprintf("%+v", st)
+	})
+	return st
 }
 
 func do(tb testing.TB, client *http.Client, method, url string, header http.Header, body io.Reader) (int, string) {
@@ -495,9 +490,10 @@ func TestMirrorConcurrent(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	for answered.Load() < 8*40 && !t.Failed() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "every user request answered", 30*time.Second, func() (bool, string) {
+		n := answered.Load()
+		return n == 8*40 || t.Failed(), fmt.Sprintf("%d of %d answered", n, 8*40)
+	})
 	cancel()
 	wg.Wait()
 	if n := primary.requests(); n != 8*40 {

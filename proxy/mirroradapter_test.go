@@ -50,9 +50,9 @@ func TestMirrorerIdempotent(t *testing.T) {
 
 	// A copy in flight while the engine reconciles: it must survive.
 	do(t, front.Client(), "GET", front.URL+"/hold", nil, nil)
-	for held.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the copy of /hold to reach the preview", 10*time.Second, func() (bool, string) {
+		return held.Load() > 0, "not there yet"
+	})
 	for range 3 {
 		if err := p.Mirror(ctx, "v2", addrs, spec); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -61,6 +60,10 @@ type Proxy struct {
 
 	// table is what the hot path reads; SetPools replaces it whole.
 	table atomic.Pointer[table]
+	// picks counts weighted choices: the n-th takes the table's slot n mod
+	// 100. It outlives tables, so republishing the same weights does not
+	// restart the sequence.
+	picks atomic.Uint64
 	rp    *httputil.ReverseProxy
 	calls sync.Pool
 	// fastPath enables h1.go; tests switch it off to measure it against
@@ -133,7 +136,11 @@ func New(opts Options) *Proxy {
 type table struct {
 	pools []*pool // in the order SetPools received them
 	live  []*pool // pools with weight > 0
-	// pick maps a uniform draw in [0,100) to a pool: weighted choice in O(1).
+	// pick is the order in which weighted choices go to the pools: each
+	// pool holds as many of the 100 slots as its weight, interleaved by
+	// smooth weighted round robin (at 5% every 20th slot). Any 100
+	// consecutive choices hold each pool exactly its weight, with no random
+	// draw a short run could skew.
 	pick [100]*pool
 }
 
@@ -146,11 +153,34 @@ func (t *table) find(version string) *pool {
 	return nil
 }
 
-func (t *table) weighted() *pool {
+// weighted picks the pool of a request that no header or cookie routes.
+func (p *Proxy) weighted(t *table) *pool {
 	if len(t.live) == 1 {
 		return t.live[0]
 	}
-	return t.pick[rand.IntN(100)]
+	return t.pick[(p.picks.Add(1)-1)%uint64(len(t.pick))]
+}
+
+// interleave orders live, whose weights add up to 100, into 100 slots by
+// smooth weighted round robin: each slot, every pool gains its weight and
+// the one with the most takes the slot and gives back 100.
+func interleave(live []*pool) (pick [100]*pool) {
+	if len(live) == 0 {
+		return pick
+	}
+	current := make([]int, len(live))
+	for i := range pick {
+		best := 0
+		for j, pl := range live {
+			current[j] += pl.Weight
+			if current[j] > current[best] {
+				best = j
+			}
+		}
+		current[best] -= len(pick)
+		pick[i] = live[best]
+	}
+	return pick
 }
 
 type pool struct {
@@ -256,7 +286,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // choose picks the pool for r: the header override, then the sticky cookie,
-// then a weighted draw (setting the cookie when sticky).
+// then the weighted choice (setting the cookie when sticky).
 func (p *Proxy) choose(t *table, w http.ResponseWriter, r *http.Request) *pool {
 	if len(t.pools) == 0 {
 		return nil
@@ -267,14 +297,14 @@ func (p *Proxy) choose(t *table, w http.ResponseWriter, r *http.Request) *pool {
 		}
 	}
 	if !p.sticky {
-		return t.weighted()
+		return p.weighted(t)
 	}
 	if ck, err := r.Cookie(p.cookie); err == nil {
 		if pl := t.find(ck.Value); pl != nil && pl.Weight > 0 {
 			return pl
 		}
 	}
-	pl := t.weighted()
+	pl := p.weighted(t)
 	w.Header().Add("Set-Cookie", pl.setCookie)
 	return pl
 }
@@ -315,7 +345,6 @@ func (p *Proxy) SetPools(ctx context.Context, pools []upfactory.Pool) error {
 
 	t := &table{}
 	inUse := make(map[string]bool)
-	var at int
 	for _, in := range pools {
 		pl := &pool{
 			Pool:     upfactory.Pool{Version: in.Version, Weight: in.Weight, Addrs: slices.Clone(in.Addrs)},
@@ -344,12 +373,9 @@ func (p *Proxy) SetPools(ctx context.Context, pools []upfactory.Pool) error {
 		t.pools = append(t.pools, pl)
 		if pl.Weight > 0 {
 			t.live = append(t.live, pl)
-			for range pl.Weight {
-				t.pick[at] = pl
-				at++
-			}
 		}
 	}
+	t.pick = interleave(t.live)
 	p.table.Store(t)
 
 	for addr, b := range p.backends {

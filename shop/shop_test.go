@@ -56,8 +56,8 @@ func TestMetricsCountRequestsByRouteAndCode(t *testing.T) {
 	}
 }
 
-// Given a version that fails some requests, its 500s are counted under
-// code 500 and are not checkouts.
+// Given a version that fails 8% of requests, sent 100 checkouts at once,
+// exactly 8 are answered 500, counted under code 500 and not as checkouts.
 func TestMetricsCountInjectedErrors(t *testing.T) {
 	h := shop.Handler("2.1.0") // 8% errors, +120ms
 	const n = 100
@@ -71,9 +71,13 @@ func TestMetricsCountInjectedErrors(t *testing.T) {
 			failed++
 		}
 	}
+	if failed != 8 {
+		t.Errorf("%d of %d checkouts failed, want exactly 8", failed, n)
+	}
 	body := get(t, h, http.MethodGet, "/metrics").Body.String()
 	for _, want := range []string{
 		fmt.Sprintf(`shop_requests_total{code="200",route="POST /api/checkout",version="2.1.0"} %d`, n-failed),
+		fmt.Sprintf(`shop_requests_total{code="500",route="POST /api/checkout",version="2.1.0"} %d`, failed),
 		fmt.Sprintf(`shop_checkouts_total{version="2.1.0"} %d`, n-failed),
 		`shop_request_duration_seconds_bucket{route="POST /api/checkout",version="2.1.0",le="0.1"} 0`,
 	} {
@@ -81,9 +85,56 @@ func TestMetricsCountInjectedErrors(t *testing.T) {
 			t.Errorf("/metrics lacks %s\n%s", want, body)
 		}
 	}
-	if want := fmt.Sprintf(`shop_requests_total{code="500",route="POST /api/checkout",version="2.1.0"} %d`, failed); failed > 0 && !strings.Contains(body, want+"\n") {
-		t.Errorf("/metrics lacks %s\n%s", want, body)
+}
+
+// Given the bad versions, each route fails exactly its 13th and 25th of
+// every 25 requests, whatever the traffic on other routes meanwhile; a
+// healthy version fails none.
+func TestInjectedErrorsAreEvenlySpreadPerRoute(t *testing.T) {
+	for _, version := range []string{"1.1.0", "2.1.0"} {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			h := shop.Handler(version)
+			routes := []struct{ method, path string }{
+				{http.MethodGet, "/api/products"},
+				{http.MethodPost, "/api/checkout"},
+				{http.MethodGet, "/api/version"},
+			}
+			// The routes are requested side by side, each in order.
+			failedAt := make([][]int, len(routes))
+			done := make(chan struct{})
+			for i, r := range routes {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for n := 1; n <= 25; n++ {
+						if code := get(t, h, r.method, r.path).Code; code == http.StatusInternalServerError {
+							failedAt[i] = append(failedAt[i], n)
+						} else if code != http.StatusOK {
+							t.Errorf("%s %s #%d: status %d", r.method, r.path, n, code)
+						}
+					}
+				}()
+			}
+			for range routes {
+				<-done
+			}
+			want := []int{13, 25}
+			for i, r := range routes {
+				if fmt.Sprint(failedAt[i]) != fmt.Sprint(want) {
+					t.Errorf("%s %s failed at requests %v, want %v", r.method, r.path, failedAt[i], want)
+				}
+			}
+		})
 	}
+	t.Run("1.2.0", func(t *testing.T) {
+		t.Parallel()
+		h := shop.Handler("1.2.0")
+		for n := 1; n <= 200; n++ {
+			if code := get(t, h, http.MethodGet, "/api/products").Code; code != http.StatusOK {
+				t.Fatalf("healthy version: request %d answered %d", n, code)
+			}
+		}
+	})
 }
 
 // The queue backlog counts the checkouts of the last 10s only.

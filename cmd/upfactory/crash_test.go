@@ -25,7 +25,7 @@ func TestCrashedInstanceIsRestartedWithoutFailedRequests(t *testing.T) {
 		Mix: []loadgen.Request{{Method: http.MethodGet, Path: "/api/products"}, {Method: http.MethodGet, Path: "/"}}})
 	stop := func() loadgen.Counts { cancel(); <-done; return res.Snapshot() }
 	defer cancel()
-	time.Sleep(time.Second)
+	waitServed(t, res, "", 200)
 	st := s.status(t)
 	victim := st.Versions[0].Instances[0]
 	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
@@ -39,7 +39,7 @@ func TestCrashedInstanceIsRestartedWithoutFailedRequests(t *testing.T) {
 		}
 		return false
 	})
-	time.Sleep(time.Second)
+	waitServed(t, res, "", 200) // through both instances again
 	c := stop()
 	t.Logf("requests %d, statuses %v", c.Total, c.Status)
 	if c.Failed() != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,11 +87,8 @@ func TestDemoInterruptedStopsItsInstances(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the demo did not exit within 60s of SIGTERM")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(shopsOf(t, binary)) != 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if p := shopsOf(t, binary); len(p) != 0 {
-		t.Errorf("instances left running after SIGTERM: %v", p)
-	}
+	eventually(t, "the demo's instances to exit after SIGTERM", 10*time.Second, func() (bool, string) {
+		p := shopsOf(t, binary)
+		return len(p) == 0, fmt.Sprintf("still running: %v", p)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -188,20 +189,52 @@ func (s *served) status(t *testing.T) *engine.Status {
 	return &st
 }
 
-// waitFor polls the status until cond holds or the deadline passes.
-func (s *served) waitFor(t *testing.T, what string, timeout time.Duration, cond func(*engine.Status) bool) *engine.Status {
+// eventually polls cond every 100ms until it holds. After timeout it fails
+// the test naming what it waited for and where things last stood (cond's
+// second result).
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		st := s.status(t)
-		if cond(st) {
-			return st
+		ok, state := cond()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: still %s step %d weight %d: %s", what, st.Phase, st.StepIndex, st.CanaryWeight, st.Message)
+			t.Fatalf("waited %s for %s: %s", timeout, what, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitFor polls the status until cond holds or the deadline passes.
+func (s *served) waitFor(t *testing.T, what string, timeout time.Duration, cond func(*engine.Status) bool) *engine.Status {
+	t.Helper()
+	var st *engine.Status
+	eventually(t, what, timeout, func() (bool, string) {
+		st = s.status(t)
+		return cond(st), fmt.Sprintf("still %s step %d weight %d: %s", st.Phase, st.StepIndex, st.CanaryWeight, st.Message)
+	})
+	return st
+}
+
+// waitServed waits until the load has had n more answers from version
+// (from any version when version is empty) than when it was called.
+func waitServed(t *testing.T, res *loadgen.Result, version string, n int64) {
+	t.Helper()
+	served := func() int64 {
+		c := res.Snapshot()
+		if version == "" {
+			return c.Total
+		}
+		return c.ByVersion[version]
+	}
+	from := served()
+	what := fmt.Sprintf("%d more answers from %s", n, cmp.Or(version, "any version"))
+	eventually(t, what, 30*time.Second, func() (bool, string) {
+		got := served() - from
+		return got >= n, fmt.Sprintf("%d so far; load: %+v", got, res.Snapshot())
+	})
 }
 
 func (s *served) waitStable(t *testing.T, version string) {
@@ -241,8 +274,8 @@ func startLoad(t *testing.T, s *served, rate float64) (*loadgen.Result, func() l
 // approval gate and then rolled back, then no request fails.
 func TestRolloutAndRollbackDropNoRequest(t *testing.T) {
 	s := startServe(t, testSteps)
-	_, stop := startLoad(t, s, 300)
-	time.Sleep(2 * time.Second)
+	res, stop := startLoad(t, s, 300)
+	waitServed(t, res, "1.0.0", 600) // a baseline for the analysis
 
 	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0", "--as", "alice"); code != 0 {
 		t.Fatalf("rollout start: exit %d: %s", code, out)
@@ -255,7 +288,7 @@ func TestRolloutAndRollbackDropNoRequest(t *testing.T) {
 	if done.Phase != upfactory.PhaseCompleted || done.StableVersion != "2.0.0" || done.PreviousVersion != "1.0.0" {
 		t.Fatalf("end state: %s stable %s previous %s: %s", done.Phase, done.StableVersion, done.PreviousVersion, done.Message)
 	}
-	time.Sleep(time.Second)
+	waitServed(t, res, "2.0.0", 300) // the new stable takes the load
 	if code, out := s.cli(t, "rollout", "rollback", "checkout", "--as", "carol"); code != 0 {
 		t.Fatalf("rollback: exit %d: %s", code, out)
 	}
@@ -263,7 +296,7 @@ func TestRolloutAndRollbackDropNoRequest(t *testing.T) {
 	if back.Phase != upfactory.PhaseRolledBack || back.StableVersion != "1.0.0" {
 		t.Fatalf("after rollback: %s stable %s", back.Phase, back.StableVersion)
 	}
-	time.Sleep(2 * time.Second)
+	waitServed(t, res, "1.0.0", 600) // the old stable takes it back
 	c := stop()
 	t.Logf("requests %d, by version %v, statuses %v", c.Total, c.ByVersion, c.Status)
 	if c.Failed() != 0 {
@@ -313,7 +346,7 @@ func TestRolloutAndRollbackDropNoRequest(t *testing.T) {
 func TestBadVersionRolledBackAutomatically(t *testing.T) {
 	s := startServe(t, testSteps)
 	res, stop := startLoad(t, s, 300)
-	time.Sleep(2 * time.Second)
+	waitServed(t, res, "1.0.0", 600) // a baseline for the analysis
 	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.1.0"); code != 0 {
 		t.Fatalf("rollout start: exit %d: %s", code, out)
 	}
@@ -352,8 +385,8 @@ func TestBadVersionRolledBackAutomatically(t *testing.T) {
 	t.Logf("requests %d; served by 2.1.0: %d, of which 5xx: %d", c.Total, c.ByVersion["2.1.0"], c.Errors5xx["2.1.0"])
 	// After the rollback no user request reaches the bad version.
 	before := res.Snapshot().ByVersion["2.1.0"]
-	_, stop2 := startLoad(t, s, 100)
-	time.Sleep(2 * time.Second)
+	res2, stop2 := startLoad(t, s, 100)
+	waitServed(t, res2, "", 200)
 	if c2 := stop2(); c2.ByVersion["2.1.0"] != 0 {
 		t.Errorf("after rollback 2.1.0 still served %d requests (before: %d)", c2.ByVersion["2.1.0"], before)
 	}
@@ -421,7 +454,10 @@ func TestStickyClientsStayOnTheirVersion(t *testing.T) {
 			onCanary++
 		}
 	}
-	t.Logf("at 5%%: %d of %d clients on the canary", onCanary, len(clients))
+	// The router spreads new clients evenly: exactly 1 in 20 at 5%.
+	if onCanary != len(clients)/20 {
+		t.Fatalf("at 5%%: %d of %d clients on the canary, want %d", onCanary, len(clients), len(clients)/20)
+	}
 	for _, w := range []int{25, 50} {
 		if code, out := s.cli(t, "rollout", "resume", "checkout"); code != 0 {
 			t.Fatal(out)

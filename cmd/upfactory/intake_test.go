@@ -229,19 +229,15 @@ func TestServeRunsIntake(t *testing.T) {
 	t.Cleanup(func() { s.stop(t) })
 
 	var runs struct{ Runs []upfactory.IntakeRun }
-	deadline := time.Now().Add(30 * time.Second)
-	for len(runs.Runs) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no scheduled intake run within 30s:\n%s", s.stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
+	eventually(t, "a scheduled intake run", 30*time.Second, func() (bool, string) {
 		resp, err := http.Get(s.api + "/api/v1/intake/runs")
 		if err != nil {
 			t.Fatal(err)
 		}
-		json.NewDecoder(resp.Body).Decode(&runs)
-		resp.Body.Close()
-	}
+		defer resp.Body.Close()
+		err = json.NewDecoder(resp.Body).Decode(&runs)
+		return len(runs.Runs) > 0, fmt.Sprintf("%s, decoding: %v; serve:\n%s", resp.Status, err, s.stderr)
+	})
 	if runs.Runs[0].Trigger != "schedule" || runs.Runs[0].Candidates != 1 {
 		t.Errorf("scheduled run = %+v", runs.Runs[0])
 	}

@@ -180,17 +180,13 @@ func randomID(t *testing.T) string {
 // waitQuery polls an instant query until ok holds of its value.
 func (j *judged) waitQuery(t *testing.T, what, expr string, ok func(float64) bool) float64 {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for {
-		f, err := j.prom.Value(t.Context(), promsource.Query{Expr: expr}, promsource.Vars{}, time.Time{})
-		if err == nil && ok(f) {
-			return f
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s (%s at %s): last value %v, error %v", what, expr, j.prom.Address(), f, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	var f float64
+	eventually(t, what, 45*time.Second, func() (bool, string) {
+		var err error
+		f, err = j.prom.Value(t.Context(), promsource.Query{Expr: expr}, promsource.Vars{}, time.Time{})
+		return err == nil && ok(f), fmt.Sprintf("%s at %s: last value %v, error %v", expr, j.prom.Address(), f, err)
+	})
+	return f
 }
 
 // scrapeTargets is a file_sd file naming upfactory's API and the shop's
@@ -278,17 +274,12 @@ func apiStatus(ctx context.Context, api string) (*engine.Status, error) {
 // gives up.
 func (s *served) waitJudged(t *testing.T, what string, timeout time.Duration, cond func(*engine.Status) bool) *engine.Status {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st := s.status(t)
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: still %s step %d weight %d: %s; checks: %s", what, st.Phase, st.StepIndex, st.CanaryWeight, st.Message, describeChecks(st))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var st *engine.Status
+	eventually(t, what, timeout, func() (bool, string) {
+		st = s.status(t)
+		return cond(st), fmt.Sprintf("still %s step %d weight %d: %s; checks: %s", st.Phase, st.StepIndex, st.CanaryWeight, st.Message, describeChecks(st))
+	})
+	return st
 }
 
 func describeChecks(st *engine.Status) string {
@@ -540,9 +531,15 @@ func TestJudgePrometheusDownPauses(t *testing.T) {
 	if lastEntry(s.judgeLog(t), "rollback.automatic") != nil {
 		t.Errorf("rolled back although no check failed")
 	}
-	// Still paused a little later: errors never roll back by themselves.
-	time.Sleep(3 * time.Second)
-	if st := s.status(t); st.Phase != upfactory.PhasePaused {
-		t.Errorf("after the pause: %s: %s", st.Phase, st.Message)
+	// Still paused after two more failed looks: errors never roll back by
+	// themselves.
+	later := s.waitJudged(t, "two more failed looks while paused", 30*time.Second, func(st *engine.Status) bool {
+		return st.Phase != upfactory.PhasePaused || checkNamed(t, st, "prom_5xx").Errors >= ch.Errors+2
+	})
+	if later.Phase != upfactory.PhasePaused {
+		t.Errorf("after the pause: %s: %s", later.Phase, later.Message)
+	}
+	if lastEntry(s.judgeLog(t), "rollback.automatic") != nil {
+		t.Errorf("rolled back after more failed looks")
 	}
 }
