@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -119,17 +120,17 @@ func TestStableWithNoReadyInstanceIsDegraded(t *testing.T) {
 	// /metrics reports the health of the engine's last reconcile, a tick
 	// behind a status that looked itself.
 	want := `upfactory_service_health{service="checkout",state="Degraded"} 1`
-	waitUntil(t, "/metrics to say "+want, 10*time.Second, func() bool {
+	eventually(t, "/metrics to say "+want, 10*time.Second, func() (bool, string) {
 		resp, err := http.Get(api + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		metrics, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(metrics), want)
+		return strings.Contains(string(metrics), want), "not in /metrics yet"
 	})
-	waitUntil(t, "serve to print that the service is degraded", 10*time.Second, func() bool {
-		return strings.Contains(s.stderr.String(), "service degraded")
+	eventually(t, "serve to print that the service is degraded", 10*time.Second, func() (bool, string) {
+		return strings.Contains(s.stderr.String(), "service degraded"), "not in its output yet"
 	})
 	// Each key once a line: a reader (or a log pipeline) cannot tell which
 	// of two "component=" is meant.
@@ -139,18 +140,6 @@ func TestStableWithNoReadyInstanceIsDegraded(t *testing.T) {
 				t.Errorf("serve's log line has%s twice: %s", key, line)
 			}
 		}
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test at the deadline.
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: gave up after %s", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -249,8 +238,8 @@ func TestConfigReload(t *testing.T) {
 	changed := strings.Replace(string(orig), "          - weight: 100", "          - pause: {duration: 1s}\n          - weight: 100", 1) +
 		"  - name: blog\n    inventory: [{type: gomod, path: missing-go.mod}]\n"
 	write(changed)
-	waitUntil(t, "serve to warn that its config file changed", 10*time.Second, func() bool {
-		return strings.Contains(s.stderr.String(), "the config file changed since it was loaded")
+	eventually(t, "serve to warn that its config file changed", 10*time.Second, func() (bool, string) {
+		return strings.Contains(s.stderr.String(), "the config file changed since it was loaded"), "not in its output yet"
 	})
 	if st := status(); !st.Changed {
 		t.Errorf("config status after the edit: %+v, want changed", st)
@@ -279,9 +268,9 @@ func TestConfigReload(t *testing.T) {
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "SIGHUP to apply the new config", 10*time.Second, func() bool {
+	eventually(t, "SIGHUP to apply the new config", 10*time.Second, func() (bool, string) {
 		st := status()
-		return !st.Changed && st.SHA256 != before.SHA256
+		return !st.Changed && st.SHA256 != before.SHA256, fmt.Sprintf("config status %+v", st)
 	})
 	if st := s.status(t); len(st.Steps) != 9 || st.Steps[7] != "pause 1s" {
 		t.Errorf("the engine does not run the reloaded strategy: steps %q", st.Steps)
