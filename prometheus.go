@@ -18,7 +18,8 @@ type PrometheusConfig struct {
 	// BearerToken is sent as "Authorization: Bearer …". Written as ${NAME}
 	// it names an environment variable, read at every query, so the secret
 	// stays out of the config file. It is never logged nor put in errors.
-	BearerToken string `yaml:"bearer_token" json:"bearer_token,omitempty"`
+	// No JSON field: a config served or logged as JSON never carries it.
+	BearerToken string `yaml:"bearer_token" json:"-"`
 
 	// BearerTokenFile names a file holding the token, read at every query
 	// so a rotated token is picked up; surrounding white space is dropped.
@@ -27,7 +28,7 @@ type PrometheusConfig struct {
 	// Username and Password are sent as HTTP basic auth. Password, like
 	// BearerToken, may be ${NAME}; it is never logged nor put in errors.
 	Username string `yaml:"username" json:"username,omitempty"`
-	Password string `yaml:"password" json:"password,omitempty"`
+	Password string `yaml:"password" json:"-"`
 
 	// Timeout bounds one query: a Prometheus that does not answer within it
 	// (down, unreachable, overloaded) gives an error naming the address.

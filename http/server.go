@@ -91,9 +91,21 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
-				s.Error(w, r, upfactory.Errorf(upfactory.EUNAUTHORIZED, "this server requires a bearer token for changes (--api-token or UPFACTORY_API_TOKEN)"))
+			header := r.Header.Get("Authorization")
+			got, ok := strings.CutPrefix(header, "Bearer ")
+			var err error
+			switch {
+			case header == "":
+				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "this server requires a bearer token for changes and none was sent: set --api-token or UPFACTORY_API_TOKEN")
+			case !ok:
+				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "the Authorization header is not a bearer token: send \"Authorization: Bearer TOKEN\"")
+			case subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1:
+				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "the bearer token sent is not the one this server accepts")
+			}
+			if err != nil {
+				// Who tried what, never what they sent.
+				s.Logger.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", upfactory.ErrorMessage(err))
+				s.Error(w, r, err)
 				return
 			}
 		}

@@ -138,11 +138,21 @@ func TestNeverReadyVersionFailsWithWeightZero(t *testing.T) {
 func TestAPITokenGuardsChanges(t *testing.T) {
 	s := startServe(t, testSteps, "--api-token", "s3cret")
 	code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0")
-	if code != exitRefused || !strings.Contains(out, "bearer token") {
+	if code != exitRefused || !strings.Contains(out, "none was sent") {
 		t.Fatalf("without token: exit %d: %s", code, out)
 	}
-	if code, out := s.cli(t, "--api-token", "wrong", "rollout", "pause", "checkout"); code != exitRefused {
+	if code, out := s.cli(t, "--api-token", "wrong", "rollout", "pause", "checkout"); code != exitRefused || !strings.Contains(out, "not the one this server accepts") {
 		t.Fatalf("wrong token: exit %d: %s", code, out)
+	}
+	// Both failures are in serve's log, with where they came from and what
+	// they asked, not with what they sent.
+	eventually(t, "serve to log both failed authentications", 10*time.Second, func() (bool, string) {
+		log := s.stderr.String()
+		return strings.Count(log, "authentication failed") == 2 && strings.Contains(log, "path=/api/v1/services/checkout/rollouts") &&
+			strings.Contains(log, "path=/api/v1/services/checkout/actions/pause"), "not both logged yet"
+	})
+	if strings.Contains(s.stderr.String(), "wrong") {
+		t.Error("the server logged the token a client sent")
 	}
 	if code, out := s.cli(t, "rollout", "status", "checkout"); code != 0 {
 		t.Fatalf("reads need no token: %s", out)

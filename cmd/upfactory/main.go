@@ -145,12 +145,20 @@ func newRoot(g *globals) *cobra.Command {
 			if g.output != "text" && g.output != "json" {
 				return usageErr("--output must be text or json, not %q", g.output)
 			}
+			// Read here, not as flag defaults: a default is printed by
+			// --help, and the token must never be.
+			if !cmd.Flags().Changed("server") {
+				g.server = envOr("UPFACTORY_SERVER", g.server)
+			}
+			if !cmd.Flags().Changed("api-token") {
+				g.token = os.Getenv("UPFACTORY_API_TOKEN")
+			}
 			return nil
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", envOr("UPFACTORY_SERVER", "http://127.0.0.1:7070"), "API address of a running `upfactory serve` (env UPFACTORY_SERVER)")
-	pf.StringVar(&g.token, "api-token", os.Getenv("UPFACTORY_API_TOKEN"), "bearer token for changes (env UPFACTORY_API_TOKEN)")
+	pf.StringVar(&g.server, "server", "http://127.0.0.1:7070", "`URL` of a running upfactory serve's API (env UPFACTORY_SERVER)")
+	pf.StringVar(&g.token, "api-token", "", "bearer `token` for changes (env UPFACTORY_API_TOKEN)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCmd(g), newDemoCmd(g), newRolloutCmd(g), newLogCmd(g), newShopCmd(g), newVersionCmd(g))
 	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g), newPolicyCmd(g), newPlanCmd(g), newCompatCmd(g), newSchemaCmd(g), newReloadCmd(g))
