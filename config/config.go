@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -65,7 +66,12 @@ func (e Errors) Error() string {
 func Load(path string) (*upfactory.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		// A config that cannot be read is a config problem like any other.
+		msg := err.Error()
+		if pe, ok := err.(*fs.PathError); ok {
+			msg = "cannot read the config file: " + pe.Err.Error()
+		}
+		return nil, Errors{{File: path, Message: msg}}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

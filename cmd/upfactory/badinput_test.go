@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -187,4 +188,11 @@ func TestLogVerifyNamesTheTamperedEntry(t *testing.T) {
 	if code != exitRefused || !strings.Contains(out, "entry 3") {
 		t.Fatalf("edited entry: exit %d: %s", code, out)
 	}
+	// With -o json: the verification alone on stdout, the error on stderr.
+	var stdout, stderr bytes.Buffer
+	code = Main(context.Background(), []string{"log", "--verify", "-c", s.cfg, "-o", "json"}, &stdout, &stderr)
+	if code != exitRefused || !strings.Contains(stderr.String(), "entry 3") {
+		t.Fatalf("edited entry, -o json: exit %d: %s", code, stderr.String())
+	}
+	assertOneJSONDocument(t, stdout.Bytes())
 }

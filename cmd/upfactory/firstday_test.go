@@ -162,8 +162,10 @@ func TestWaitEndsWhenTheRolloutNeedsAPerson(t *testing.T) {
 	if err := json.Unmarshal([]byte(firstLine(out)), &st); err != nil || st.Phase != upfactory.PhaseAwaitingApproval {
 		t.Fatalf("status --watch -o json: want one status a line, got %v:\n%s", err, out)
 	}
-	if code, out := s.cli(t, "rollout", "approve", "checkout", "--as", "bob"); code != 0 {
-		t.Fatalf("approve: exit %d: %s", code, out)
+	// Without --as the approver is the user running the command, as its
+	// help says.
+	if code, out := s.cli(t, "rollout", "approve", "checkout"); code != 0 || !strings.Contains(out, "by "+currentUser()) {
+		t.Fatalf("approve without --as: exit %d, want 0 and the approval by %s: %s", code, currentUser(), out)
 	}
 	// The rest of the steps take several seconds: a 1s timeout ends first.
 	code, out = s.cli(t, "rollout", "status", "checkout", "--watch", "--timeout", "1s", "-o", "json")

@@ -48,10 +48,11 @@ func usageErr(format string, args ...any) error {
 
 // Main runs the CLI with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	out := &countingWriter{w: stdout}
+	g := &globals{stdout: out, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	root.SetOut(out)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -59,19 +60,61 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	var cerrs config.Errors
-	if ee, ok := errors.AsType[*exitError](err); ok && ee.reported {
+	// A command that already printed its result (a report, a JSON
+	// document) keeps stdout to it: the error goes to stderr alone, so that
+	// -o json is always exactly one document.
+	if ee, ok := errors.AsType[*exitError](err); (ok && ee.reported) || out.n > 0 {
 		fmt.Fprintln(stderr, "upfactory:", message(err))
 		return code
 	}
+	isConfig := errors.As(err, &cerrs)
 	switch {
-	case errors.As(err, &cerrs):
-		fmt.Fprintf(stderr, "upfactory: the config has %d problem(s):\n%v\n", len(cerrs), cerrs)
 	case g.output == "json":
-		json.NewEncoder(stdout).Encode(map[string]any{"error": map[string]string{"code": upfactory.ErrorCode(err), "message": message(err)}})
+		// The only document on stdout: the error, with each config problem.
+		e := jsonError{Code: upfactory.ErrorCode(err), Message: message(err)}
+		if isConfig {
+			e.Code = upfactory.EINVALID
+			for _, p := range cerrs {
+				e.Problems = append(e.Problems, jsonProblem{File: p.File, Line: p.Line, Column: p.Column, Key: p.Key, Message: p.Message})
+			}
+		}
+		json.NewEncoder(stdout).Encode(map[string]any{"error": e})
+		if isConfig {
+			fmt.Fprintf(stderr, "upfactory: the config has %d problem(s):\n%v\n", len(cerrs), cerrs)
+		}
+	case isConfig:
+		fmt.Fprintf(stderr, "upfactory: the config has %d problem(s):\n%v\n", len(cerrs), cerrs)
 	default:
 		fmt.Fprintln(stderr, "upfactory:", message(err))
 	}
 	return code
+}
+
+// jsonError is what a failed command writes with -o json.
+type jsonError struct {
+	Code     string        `json:"code"`
+	Message  string        `json:"message"`
+	Problems []jsonProblem `json:"problems,omitempty"`
+}
+
+type jsonProblem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Message string `json:"message"`
+}
+
+// countingWriter tells whether a command wrote anything to stdout.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func message(err error) string {

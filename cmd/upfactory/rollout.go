@@ -88,9 +88,6 @@ func newRolloutCmd(g *globals) *cobra.Command {
 			Short: a.short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if a.name == "approve" && !cmd.Flags().Changed("as") {
-					return usageErr("approve needs the approver's name: --as NAME")
-				}
 				st, err := g.client().Do(cmd.Context(), args[0], a.name, as, comment)
 				if err != nil {
 					return err
@@ -98,7 +95,11 @@ func newRolloutCmd(g *globals) *cobra.Command {
 				return g.show(st)
 			},
 		}
-		c.Flags().StringVar(&as, "as", currentUser(), "who asks, for the operation log")
+		who := "who asks, for the operation log"
+		if a.name == "approve" {
+			who = "the approver's name, kept with the approval and in the operation log"
+		}
+		c.Flags().StringVar(&as, "as", currentUser(), who)
 		c.Flags().StringVar(&comment, "comment", "", "a note for the operation log")
 		cmd.AddCommand(c)
 	}
