@@ -3,7 +3,6 @@ package config_test
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -709,12 +708,13 @@ func TestAnchorsAndMerge(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	_, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"))
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Load(missing) = %v, want fs.ErrNotExist", err)
-	}
-	if errors.As(err, &config.Errors{}) {
-		t.Errorf("Load(missing) returned config.Errors; want an I/O error")
+	// A file that cannot be read is a config problem naming it, like any
+	// other (commands exit 2 on it).
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	_, err := config.Load(missing)
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].File != missing || !strings.Contains(errs[0].Message, "no such file") {
+		t.Errorf("Load(missing) = %v, want one problem naming the file", err)
 	}
 
 	path := filepath.Join(t.TempDir(), "upfactory.yaml")

@@ -57,6 +57,10 @@ type Engine struct {
 	ctx    context.Context // lives from Open to Close, for background work
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
+	// loopsMu orders Run's start of the loops with Close's wait for them:
+	// a Run that comes after Close starts nothing.
+	loopsMu sync.Mutex
+	closed  bool
 }
 
 type service struct {
@@ -156,9 +160,15 @@ func (e *Engine) Open(ctx context.Context) error {
 
 // Run ticks every service until ctx is done or Close is called.
 func (e *Engine) Run(ctx context.Context) {
+	e.loopsMu.Lock()
+	if e.closed {
+		e.loopsMu.Unlock()
+		return
+	}
+	e.loops.Add(len(e.names))
+	e.loopsMu.Unlock()
 	for _, name := range e.names {
 		s := e.services[name]
-		e.loops.Add(1)
 		go func() {
 			defer e.loops.Done()
 			t := time.NewTicker(e.opts.Tick)
@@ -191,6 +201,9 @@ func (e *Engine) Close(ctx context.Context, stopInstances bool) error {
 	if e.cancel != nil {
 		e.cancel()
 	}
+	e.loopsMu.Lock()
+	e.closed = true
+	e.loopsMu.Unlock()
 	e.loops.Wait()
 	var errs []error
 	for _, name := range e.names {
