@@ -254,10 +254,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
+// maxProblemsInError is how many problems an error that ends a run lists.
+const maxProblemsInError = 10
+
 func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *Report) ([]*osv.Entry, error) {
 	byID := map[string]*osv.Entry{}
 	var order []string
+	firstProblem := len(rep.Problems)
 	for _, src := range srcs {
+		before := len(rep.Problems)
 		p, fetched, err := f.local(ctx, src.Path, src.URL)
 		if err != nil {
 			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: feedLoc(src), Message: err.Error()})
@@ -289,6 +294,9 @@ func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *
 			rep.Problems = append(rep.Problems, Problem{Kind: "advisory", Source: feedLoc(src) + "#" + pr.Source, Message: pr.Err.Error()})
 		}
 		rep.Feeds[len(rep.Feeds)-1].Records = len(es)
+		if len(es) == 0 && len(rep.Problems) == before {
+			rep.Problems = append(rep.Problems, Problem{Kind: "feed", Source: feedLoc(src), Message: "holds no OSV record"})
+		}
 		for _, e := range es {
 			// The same record in two feeds: the later modification wins,
 			// else the first feed.
@@ -303,8 +311,18 @@ func readOSV(ctx context.Context, srcs []upfactory.FeedSource, f *Fetcher, rep *
 		}
 	}
 	if len(srcs) > 0 && len(byID) == 0 {
+		// The run ends here, with no report to show them: the problems go
+		// into the error itself.
+		probs := rep.Problems[firstProblem:]
+		var lines []string
+		for _, p := range probs[:min(len(probs), maxProblemsInError)] {
+			lines = append(lines, "  "+p.String())
+		}
+		if len(probs) > maxProblemsInError {
+			lines = append(lines, fmt.Sprintf("  … and %d more", len(probs)-maxProblemsInError))
+		}
 		return nil, upfactory.Errorf(upfactory.EUNAVAILABLE,
-			"no advisory could be read from the %d OSV feed(s); nothing was changed (see the problems above)", len(srcs))
+			"no advisory could be read from the %d OSV feed(s); nothing was changed:\n%s", len(srcs), strings.Join(lines, "\n"))
 	}
 	out := make([]*osv.Entry, len(order))
 	for i, id := range order {

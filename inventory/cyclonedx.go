@@ -40,7 +40,7 @@ func ParseCycloneDX(name string, data []byte) ([]upfactory.Component, []Problem,
 	}
 	var bom cdxEnvelope
 	if err := json.Unmarshal(data, &bom); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: not a CycloneDX JSON BOM: %w", name, err)
+		return nil, nil, fmt.Errorf("reading %s: not a CycloneDX JSON BOM: %w", name, jsonError(data, err))
 	}
 	if bom.BOMFormat != "CycloneDX" {
 		return nil, nil, fmt.Errorf("reading %s: not a CycloneDX JSON BOM: bomFormat is %q, want \"CycloneDX\"", name, bom.BOMFormat)

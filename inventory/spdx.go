@@ -36,7 +36,7 @@ type spdxEnvelope struct {
 func ParseSPDX(name string, data []byte) ([]upfactory.Component, []Problem, error) {
 	var doc spdxEnvelope
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: not an SPDX JSON document: %w", name, err)
+		return nil, nil, fmt.Errorf("reading %s: not an SPDX JSON document: %w", name, jsonError(data, err))
 	}
 	if !strings.HasPrefix(doc.SPDXVersion, "SPDX-2.") {
 		return nil, nil, fmt.Errorf("reading %s: not an SPDX 2.x JSON document: spdxVersion is %q", name, doc.SPDXVersion)

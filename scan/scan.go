@@ -20,6 +20,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -538,20 +539,43 @@ func DetectSBOM(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("scanning %s: %w", path, err)
 	}
-	var doc struct {
-		BOMFormat   string `json:"bomFormat"`
-		SPDXVersion string `json:"spdxVersion"`
-	}
-	if json.Unmarshal(data, &doc) == nil {
-		switch {
-		case strings.EqualFold(doc.BOMFormat, "CycloneDX"):
-			return "cyclonedx", nil
-		case strings.HasPrefix(doc.SPDXVersion, "SPDX-"):
-			return "spdx", nil
-		}
+	if typ := sbomKind(data); typ != "" {
+		return typ, nil
 	}
 	return "", fmt.Errorf("scanning %s: not a CycloneDX or SPDX JSON document, nor a lockfile known by its name (give its type, one of %s)",
 		path, strings.Join(FileTypes(), ", "))
+}
+
+// sbomKind reads the top-level keys of a JSON document until one says
+// what it is: CycloneDX (bomFormat) or SPDX (spdxVersion). It reads token
+// by token, so a document cut off after that key is still recognised and
+// its reader can say where it ends, instead of it being called unknown.
+func sbomKind(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+		var str string
+		if json.Unmarshal(v, &str) != nil {
+			continue
+		}
+		switch {
+		case keyIs(key, "bomFormat") && strings.EqualFold(str, "CycloneDX"):
+			return "cyclonedx"
+		case keyIs(key, "spdxVersion") && strings.HasPrefix(str, "SPDX-"):
+			return "spdx"
+		}
+	}
+	return ""
 }
 
 // FileTypes lists the inventory types a scan can read from a file.
@@ -642,4 +666,10 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// keyIs matches a JSON key as encoding/json does: case-insensitively.
+func keyIs(key json.Token, name string) bool {
+	s, ok := key.(string)
+	return ok && strings.EqualFold(s, name)
 }

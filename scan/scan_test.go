@@ -474,3 +474,37 @@ func TestAbsoluteFileURI(t *testing.T) {
 		t.Fatalf("findings %+v, want a file:// URI", rep.Findings)
 	}
 }
+
+// FuzzDetectSBOM: telling an SBOM's kind never panics, and agrees with a
+// full decode wherever the document is whole.
+func FuzzDetectSBOM(f *testing.F) {
+	f.Add([]byte(`{"bomFormat": "CycloneDX", "specVersion": "1.5"}`))
+	f.Add([]byte(`{"spdxVersion": "SPDX-2.3", "packages": []}`))
+	f.Add([]byte(`{"spdxVersion": "SPDX-2.3", "packa`))
+	f.Add([]byte(`[1, 2]`))
+	f.Add([]byte(`{"bomFormat": 7, "bomFormat": "CycloneDX"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "bom.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		typ, err := scan.DetectSBOM(path)
+		var doc struct {
+			BOMFormat   string `json:"bomFormat"`
+			SPDXVersion string `json:"spdxVersion"`
+		}
+		if json.Unmarshal(data, &doc) != nil {
+			return
+		}
+		switch {
+		case strings.EqualFold(doc.BOMFormat, "CycloneDX") && doc.SPDXVersion == "":
+			if typ != "cyclonedx" {
+				t.Errorf("a whole CycloneDX document detected as %q (%v)", typ, err)
+			}
+		case strings.HasPrefix(doc.SPDXVersion, "SPDX-") && doc.BOMFormat == "":
+			if typ != "spdx" {
+				t.Errorf("a whole SPDX document detected as %q (%v)", typ, err)
+			}
+		}
+	})
+}
