@@ -112,8 +112,12 @@ type Candidate struct {
 	// includes every fix, else FixVersion; for a candidate without
 	// advisories (release notes only), NewestInMajor, else Latest (a new
 	// major). Empty when advisories have no fix and no newer unaffected
-	// release is known.
-	Recommended string `json:"recommended"`
+	// release is known. Never a pre-release nor a Go pseudo-version for a
+	// Current that is a release: when the only fix is one, Recommended is
+	// the lowest known release above it that no advisory affects, or
+	// empty, with RecommendedNote saying why.
+	Recommended     string `json:"recommended"`
+	RecommendedNote string `json:"recommended_note,omitempty"`
 	// Services are the services that run the component at Current, sorted.
 	Services []string `json:"services"`
 	// Sources say where the component was found: service, file and line

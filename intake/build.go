@@ -239,11 +239,25 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 			break
 		}
 	}
+	// A fix that is only a pre-release or a commit is not proposed to a
+	// component on a release: the first release past it is, when one is
+	// known and clean.
+	fix := c.FixVersion
+	if fix != "" && !pre && isPrerelease(eco, fix) {
+		fix = b.releaseFrom(entries, comp, known, fix, compare)
+		if fix == "" {
+			c.RecommendedNote = fmt.Sprintf("the fix %s is a %s; no release known to include it yet: move to the first release at or above it", c.FixVersion, prereleaseKind(c.FixVersion))
+		} else {
+			c.RecommendedNote = fmt.Sprintf("the fix %s is a %s: %s is the first known release past it", c.FixVersion, prereleaseKind(c.FixVersion), display(eco, fix))
+		}
+	}
 	switch {
-	case c.FixVersion != "" && c.NewestInMajor != "" && !less(compare, c.NewestInMajor, c.FixVersion):
+	case fix != "" && c.NewestInMajor != "" && !less(compare, c.NewestInMajor, fix):
 		c.Recommended = c.NewestInMajor
+	case fix != "":
+		c.Recommended = display(eco, fix)
 	case c.FixVersion != "":
-		c.Recommended = c.FixVersion
+		// only a pre-release fixes it: nothing to propose yet
 	case c.NewestInMajor != "":
 		c.Recommended = c.NewestInMajor
 	case len(g.findings) == 0:
@@ -265,6 +279,29 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 	c.BreakingDigest = breakingDigest(c.Highlights)
 	c.Risk = risk.Compute(b.riskInputs(c), b.weights)
 	return c, probs
+}
+
+// releaseFrom is the lowest known release at or above fix that no known
+// advisory affects, or "".
+func (b *builder) releaseFrom(entries []*osv.Entry, comp upfactory.Component, known []string, fix string, compare func(a, b string) (int, error)) string {
+	best := ""
+	for _, v := range known {
+		if isPrerelease(comp.Ecosystem, v) || less(compare, v, fix) || b.affectedByAny(entries, comp.Ecosystem, comp.Name, v) {
+			continue
+		}
+		if best == "" || less(compare, v, best) {
+			best = v
+		}
+	}
+	return best
+}
+
+// prereleaseKind names what a version that is not a release is.
+func prereleaseKind(v string) string {
+	if module.IsPseudoVersion(v) {
+		return "Go pseudo-version (a commit, not a release)"
+	}
+	return "pre-release"
 }
 
 func less(compare func(a, b string) (int, error), a, b string) bool {

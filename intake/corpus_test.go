@@ -3,6 +3,8 @@ package intake_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -153,5 +155,53 @@ feeds:
 	}
 	if breaking == 0 || c.BreakingDigest == "" || c.Status != "needs_ack" {
 		t.Errorf("%d breaking highlights, digest %q, status %q: Prometheus [CHANGE] items are breaking", breaking, c.BreakingDigest, c.Status)
+	}
+}
+
+// TestCorpusNeverProposesAPrerelease: with the real Go database, modules
+// whose only fix is a pre-release (iris v12.2.0-alpha8) or a pseudo-version
+// (nats-io/jwt) are never proposed one while they run a release; once the
+// notes know a release past the fix, that release is proposed.
+func TestCorpusNeverProposesAPrerelease(t *testing.T) {
+	db := corpus.File(t, "osv/go-vulndb-all.zip")
+	dir := t.TempDir()
+	y := `
+server:
+  data_dir: ./data
+services:
+  - name: api
+    inventory:
+      - {type: component, name: github.com/kataras/iris/v12, ecosystem: Go, version: v12.1.8, layer: dependency}
+      - {type: component, name: github.com/nats-io/jwt, ecosystem: Go, version: v0.3.0, layer: dependency}
+feeds:
+  osv:
+    - path: ` + db + `
+`
+	rep := runIntake(t, parseConfig(t, dir, y), openStore(t), clock(t0))
+	byName := map[string]string{}
+	for _, c := range rep.Candidates {
+		byName[c.Component] = c.Recommended
+		if c.Recommended != "" {
+			t.Errorf("%s %s: recommended %s; the only fix %s is not a release", c.Component, c.Current, c.Recommended, c.FixVersion)
+		}
+		if !strings.Contains(c.RecommendedNote, c.FixVersion) || !strings.Contains(c.RecommendedNote, "no release known") {
+			t.Errorf("%s: note %q does not say why nothing is recommended", c.Component, c.RecommendedNote)
+		}
+	}
+	if len(byName) != 2 {
+		t.Fatalf("candidates %v, want iris and nats-io/jwt", byName)
+	}
+
+	// The notes know v12.2.0: that release is past the fix and proposed.
+	notes := filepath.Join(dir, "iris.CHANGELOG.md")
+	os.WriteFile(notes, []byte("# Changelog\n\n## [v12.2.0] - 2023-03-11\n### Fixed\n- Many fixes.\n\n## [v12.2.0-alpha8] - 2022-12-01\n### Fixed\n- A fix.\n"), 0o644)
+	y += `  release_notes:
+    - {component: github.com/kataras/iris/v12, path: ` + notes + `}
+`
+	rep = runIntake(t, parseConfig(t, dir, y), openStore(t), clock(t0))
+	for _, c := range rep.Candidates {
+		if c.Component == "github.com/kataras/iris/v12" && (c.Recommended != "v12.2.0" || !strings.Contains(c.RecommendedNote, "v12.2.0 is the first known release past it")) {
+			t.Errorf("iris with notes of v12.2.0: recommended %q (%s), want v12.2.0", c.Recommended, c.RecommendedNote)
+		}
 	}
 }

@@ -261,6 +261,9 @@ func writeCandidate(w io.Writer, c *upfactory.Candidate) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  current      %s\n", c.Current)
 	fmt.Fprintf(w, "  recommended  %s\n", orDash(c.Recommended))
+	if c.RecommendedNote != "" {
+		fmt.Fprintf(w, "               (%s)\n", c.RecommendedNote)
+	}
 	fix := orDash(c.FixVersion)
 	if !c.FixComplete {
 		fix += " (some advisories have no fix)"
