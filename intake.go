@@ -189,8 +189,11 @@ type Advisory struct {
 	CVSSScore *float64 `json:"cvss_score"`
 	Severity  string   `json:"severity"`
 	KEV       bool     `json:"kev"`
-	EPSS      *float64 `json:"epss"`
-	URL       string   `json:"url,omitempty"`
+	// KEVVia says how the KEV listing was found when not by the
+	// advisory's own IDs: "related CVE-…".
+	KEVVia string   `json:"kev_via,omitempty"`
+	EPSS   *float64 `json:"epss"`
+	URL    string   `json:"url,omitempty"`
 }
 
 // Highlight is a release-note entry someone must read before the upgrade.

@@ -214,7 +214,7 @@ func (b *builder) candidate(g *group) (*upfactory.Candidate, []scan.Problem) {
 		c.Advisories = append(c.Advisories, upfactory.Advisory{
 			ID: f.ID, Aliases: f.Aliases, Summary: f.Summary, Fixed: f.Fixed,
 			CVSSVector: f.CVSSVector, CVSSScore: f.CVSSScore, Severity: f.Severity,
-			KEV: f.KEV, EPSS: f.EPSS, URL: f.URL,
+			KEV: f.KEV, KEVVia: f.KEVVia, EPSS: f.EPSS, URL: f.URL,
 		})
 	}
 
@@ -320,6 +320,9 @@ func (b *builder) riskInputs(c *upfactory.Candidate) risk.Inputs {
 			in.EPSS = a.EPSS
 		}
 		in.KEV = in.KEV || a.KEV
+		if bandRank(a.Severity) > bandRank(in.Severity) {
+			in.Severity = a.Severity
+		}
 	}
 	in.ServicesAffected = len(c.Services)
 	in.TransitiveDependents = len(b.transitiveDependents(c.Services))
@@ -356,6 +359,11 @@ func (b *builder) riskInputs(c *upfactory.Candidate) risk.Inputs {
 	in.MajorBump = c.Recommended != "" && major(c.Recommended) != major(c.Current)
 	in.Stateful = b.isStateful(c.Component)
 	return in
+}
+
+// bandRank orders database severity bands; anything else is 0.
+func bandRank(s string) int {
+	return slices.Index([]string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}, strings.ToUpper(s)) + 1
 }
 
 // transitiveDependents are the services that call the given ones, directly

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/internal/corpus"
 	"github.com/upfactory/upfactory/osv"
 	"github.com/upfactory/upfactory/scan"
@@ -204,6 +205,59 @@ feeds:
 	for _, c := range rep.Candidates {
 		if c.Component == "github.com/kataras/iris/v12" && (c.Recommended != "v12.2.0" || !strings.Contains(c.RecommendedNote, "v12.2.0 is the first known release past it")) {
 			t.Errorf("iris with notes of v12.2.0: recommended %q (%s), want v12.2.0", c.Recommended, c.RecommendedNote)
+		}
+	}
+}
+
+// TestCorpusRiskFollowsTheFacts: on the real Go database, which gives its
+// records neither CVSS nor severity, candidates whose facts differ (number
+// of advisories, KEV, major bump…) score differently, and the one KEV
+// lists through a related CVE (HTTP/2 Rapid Reset in golang.org/x/net)
+// scores highest.
+func TestCorpusRiskFollowsTheFacts(t *testing.T) {
+	sbom := corpus.File(t, "sbom/proton-bridge-1.8.0.cdx.json")
+	db := corpus.File(t, "osv/go-vulndb-all.zip")
+	kev := corpus.File(t, "kev/known_exploited_vulnerabilities.json")
+	y := `
+server:
+  data_dir: ./data
+services:
+  - name: bridge
+    inventory:
+      - {type: cyclonedx, path: ` + sbom + `}
+feeds:
+  osv:
+    - path: ` + db + `
+  kev: {path: ` + kev + `}
+`
+	rep := runIntake(t, parseConfig(t, t.TempDir(), y), openStore(t), clock(t0))
+	facts := func(c *upfactory.Candidate) string {
+		var in []string
+		for _, f := range c.Risk.Factors {
+			in = append(in, f.Name+"="+f.Input)
+		}
+		return strings.Join(in, "; ")
+	}
+	byTotal := map[float64]string{}
+	var top *upfactory.Candidate
+	for _, c := range rep.Candidates {
+		if other, ok := byTotal[c.Risk.Total]; ok && other != facts(c) {
+			t.Errorf("risk %.1f for different facts:\n  %s\n  %s", c.Risk.Total, other, facts(c))
+		}
+		byTotal[c.Risk.Total] = facts(c)
+		if top == nil || c.Risk.Total > top.Risk.Total {
+			top = c
+		}
+	}
+	if len(byTotal) < 4 {
+		t.Errorf("%d candidates share %d risk scores", len(rep.Candidates), len(byTotal))
+	}
+	if top == nil || top.Component != "golang.org/x/net" {
+		t.Fatalf("highest risk: %+v, want golang.org/x/net (KEV through a related CVE)", top)
+	}
+	for _, a := range top.Advisories {
+		if a.ID == "GO-2023-2102" && (!a.KEV || a.KEVVia != "related CVE-2023-44487") {
+			t.Errorf("GO-2023-2102: KEV %v via %q, want KEV via related CVE-2023-44487", a.KEV, a.KEVVia)
 		}
 	}
 }

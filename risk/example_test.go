@@ -21,10 +21,11 @@ func ExampleCompute() {
 	//   points = 100 × share × value; share = axis weight × factor weight / Σ factor weights in the axis
 	//
 	// exploitability 90.0 / 100 (axis weight 0.40, 36.0 points)
-	//   cvss       CVSS 9.8       value 0.980  weight 0.45  share 0.180  +17.6  severity if exploited: base score / 10
-	//   epss       EPSS 12%       value 0.694  weight 0.35  share 0.140  +9.7   probability of exploitation in 30 days: log(1 + 999 p) / log(1000)
-	//   kev        listed in KEV  value 1.000  weight 0.2   share 0.080  +8.0   exploited in the wild, per CISA
-	//   kev_floor  listed in KEV  lift 0.016   floor 90     share 0.400  +0.6   listed in KEV: exploitability is at least 90
+	//   cvss        CVSS 9.8          value 0.980  weight 0.45  share 0.164  +16.0  severity if exploited: base score / 10
+	//   epss        EPSS 12%          value 0.694  weight 0.35  share 0.127  +8.8   probability of exploitation in 30 days: log(1 + 999 p) / log(1000)
+	//   kev         listed in KEV     value 1.000  weight 0.2   share 0.073  +7.3   exploited in the wild, per CISA
+	//   advisories  1 advisory fixed  value 0.250  weight 0.1   share 0.036  +0.9   each fixed advisory is another way in; n / (n + 3)
+	//   kev_floor   listed in KEV     lift 0.074   floor 90     share 0.400  +2.9   listed in KEV: exploitability is at least 90
 	//
 	// blast radius 48.8 / 100 (axis weight 0.35, 17.1 points)
 	//   services        3 services affected      value 0.500  weight 0.15  share 0.052  +2.6  each service running the component is another way to fail; n / (n + 3)

@@ -105,6 +105,10 @@ type Inputs struct {
 	// KEV says whether one of the fixed advisories is in CISA's Known
 	// Exploited Vulnerabilities catalog.
 	KEV bool
+	// Severity is the most severe band (LOW, MEDIUM, HIGH, CRITICAL) that
+	// the databases give the fixed advisories, used when none has a CVSS
+	// vector; empty when they give none.
+	Severity string
 
 	// Blast radius.
 
@@ -257,6 +261,11 @@ func exploitability(in Inputs, w Weights) []factor {
 		c := clamp(*in.CVSS, 0, 10)
 		cvss.value = c / 10
 		cvss.input = "CVSS " + num(c)
+	case bandScore(in.Severity) > 0:
+		c := bandScore(in.Severity)
+		cvss.value = c / 10
+		cvss.input = "CVSS unknown; the database says " + strings.ToUpper(in.Severity) + ", counted as " + num(c)
+		cvss.reason = "without a vector, the database's severity band counts as the middle of its CVSS range"
 	case hasAdvisory:
 		c := clamp(nanTo(w.UnknownCVSS, 0), 0, 10)
 		cvss.value = c / 10
@@ -287,7 +296,27 @@ func exploitability(in Inputs, w Weights) []factor {
 	if in.KEV {
 		kev.value = 1
 	}
-	return []factor{cvss, epss, kev}
+	n := max(in.Advisories, 0)
+	advisories := factor{name: "advisories", weight: w.Advisories, value: sat(n, w.AdvisoriesHalf),
+		input:  plural(n, "advisory fixed", "advisories fixed"),
+		reason: "each fixed advisory is another way in; n / (n + " + num(w.AdvisoriesHalf) + ")"}
+	return []factor{cvss, epss, kev, advisories}
+}
+
+// bandScore is the middle of a severity band's CVSS v3 range, 0 for none:
+// LOW 0.1–3.9, MEDIUM 4.0–6.9, HIGH 7.0–8.9, CRITICAL 9.0–10.0.
+func bandScore(severity string) float64 {
+	switch strings.ToUpper(severity) {
+	case "LOW":
+		return 2.0
+	case "MEDIUM", "MODERATE":
+		return 5.5
+	case "HIGH":
+		return 8.0
+	case "CRITICAL":
+		return 9.5
+	}
+	return 0
 }
 
 func blastRadius(in Inputs, w Weights) []factor {

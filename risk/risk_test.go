@@ -19,6 +19,7 @@ func ptr(v float64) *float64 { return &v }
 // The expected numbers are worked by hand from the formula in the package
 // comment with DefaultWeights (axes 0.40/0.35/0.25).
 func TestCompute(t *testing.T) {
+	const ex = 0.45 + 0.35 + 0.20 + 0.10 // the exploitability factors' weights
 	type want struct {
 		Total, Exploitability, BlastRadius, Reversibility float64
 		// Points of the factors that contribute; all others must be 0.
@@ -47,13 +48,15 @@ func TestCompute(t *testing.T) {
 		{
 			name: "KEV floor lifts a low CVSS with unknown EPSS",
 			in:   risk.Inputs{Advisories: 1, CVSS: ptr(3.1), KEV: true, Tier: 2, RollbackDrilled: true},
-			// exploitability = 100 × (0.45 × 0.31 + 0.35 × epss(1%) 0.3470 + 0.20) = 46.1,
-			// lifted to 90; blast = 100 × 0.25 × 0.5 = 12.5;
-			// total = 0.40 × 90 + 0.35 × 12.5 = 40.375.
+			// The exploitability factors' weights add up to ex = 1.10.
+			// exploitability = 100 × (0.45 × 0.31 + 0.35 × epss(1%) 0.3470 + 0.20
+			// + 0.10 × 1/4) / 1.10 = 44.18, lifted to 90; blast = 100 × 0.25 × 0.5
+			// = 12.5; total = 0.40 × 90 + 0.35 × 12.5 = 40.375.
 			want: want{Total: 40.4, Exploitability: 90, BlastRadius: 12.5,
 				Points: map[string]float64{
-					"cvss": 0.40 * 45 * 0.31, "epss": 0.40 * 35 * 0.34700, "kev": 8,
-					"kev_floor": 0.40 * (90 - 46.095), "tier": 4.375,
+					"cvss": 0.40 * 45 / ex * 0.31, "epss": 0.40 * 35 / ex * 0.34700, "kev": 0.40 * 20 / ex,
+					"advisories": 0.40 * 10 / ex * 0.25,
+					"kev_floor":  0.40 * (90 - 44.177), "tier": 4.375,
 				}},
 		},
 		{
@@ -64,13 +67,14 @@ func TestCompute(t *testing.T) {
 				CriticalPaths: []string{"payment", "auth", " Auth "},
 				Migrations:    true, MajorBump: true, BreakingItems: 2, RollbackDrilled: true,
 			},
-			// exploitability = 100 × (0.45 × 0.98 + 0.35 × epss(50%) 0.8998) = 75.59;
+			// exploitability = 100 × (0.45 × 0.98 + 0.35 × epss(50%) 0.8998
+			// + 0.10 × 2/5) / 1.10 = 72.36;
 			// blast = 100 × (0.15 × 2/5 + 0.15 × 5/10 + 0.25 + 0.25 × 0.3 + 0.20 × 2/3) = 59.33;
 			// reversibility = 100 × (0.30 + 0.15 + 0.10 × 2/4) = 50;
-			// total = 0.40 × 75.59 + 0.35 × 59.33 + 0.25 × 50 = 63.50.
-			want: want{Total: 63.5, Exploitability: 75.6, BlastRadius: 59.3, Reversibility: 50,
+			// total = 0.40 × 72.36 + 0.35 × 59.33 + 0.25 × 50 = 62.21.
+			want: want{Total: 62.2, Exploitability: 72.4, BlastRadius: 59.3, Reversibility: 50,
 				Points: map[string]float64{
-					"cvss": 0.40 * 45 * 0.98, "epss": 0.40 * 35 * 0.89980,
+					"cvss": 0.40 * 45 / ex * 0.98, "epss": 0.40 * 35 / ex * 0.89980, "advisories": 0.40 * 10 / ex * 0.4,
 					"services": 0.35 * 15 * 0.4, "dependents": 0.35 * 15 * 0.5, "tier": 8.75,
 					"traffic": 0.35 * 25 * 0.3, "critical_paths": 0.35 * 20 * 2 / 3,
 					"migrations": 7.5, "major_bump": 3.75, "breaking_items": 0.25 * 10 * 0.5,
@@ -84,13 +88,14 @@ func TestCompute(t *testing.T) {
 				CriticalPaths: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"},
 				Migrations:    true, MajorBump: true, Stateful: true, BreakingItems: 1000, FailedRollouts: 1000,
 			},
-			// exploitability = 100; blast = 100 × (0.15 × 1000/1003 + 0.15 × 1000/1005
-			// + 0.25 + 0.25 + 0.20 × 10/11) = 98.06; reversibility = 100 × (0.30 + 0.15
-			// + 0.15 + 0.10 × 1000/1002 + 0.20 × 1000/1001 + 0.10) = 99.96;
-			// total = 40 + 34.32 + 24.99 = 99.31.
-			want: want{Total: 99.3, Exploitability: 100, BlastRadius: 98.1, Reversibility: 100,
+			// exploitability = 100 × (0.45 + 0.35 + 0.20 + 0.10 × 9/12) / 1.10 = 97.73
+			// (nine advisories are not yet all there is); blast = 100 × (0.15 ×
+			// 1000/1003 + 0.15 × 1000/1005 + 0.25 + 0.25 + 0.20 × 10/11) = 98.06;
+			// reversibility = 100 × (0.30 + 0.15 + 0.15 + 0.10 × 1000/1002 + 0.20 ×
+			// 1000/1001 + 0.10) = 99.96; total = 39.09 + 34.32 + 24.99 = 98.40.
+			want: want{Total: 98.4, Exploitability: 97.7, BlastRadius: 98.1, Reversibility: 100,
 				Points: map[string]float64{
-					"cvss": 18, "epss": 14, "kev": 8,
+					"cvss": 0.40 * 45 / ex, "epss": 0.40 * 35 / ex, "kev": 0.40 * 20 / ex, "advisories": 0.40 * 10 / ex * 0.75,
 					"services": 0.35 * 15 * 1000 / 1003, "dependents": 0.35 * 15 * 1000 / 1005,
 					"tier": 8.75, "traffic": 8.75, "critical_paths": 0.35 * 20 * 10 / 11,
 					"migrations": 7.5, "major_bump": 3.75, "stateful": 3.75,
@@ -132,7 +137,7 @@ func TestComputeFactorOrder(t *testing.T) {
 		got = append(got, f.Axis+"/"+f.Name)
 	}
 	want := []string{
-		"exploitability/cvss", "exploitability/epss", "exploitability/kev", "exploitability/kev_floor",
+		"exploitability/cvss", "exploitability/epss", "exploitability/kev", "exploitability/advisories", "exploitability/kev_floor",
 		"blast radius/services", "blast radius/dependents", "blast radius/tier", "blast radius/traffic", "blast radius/critical_paths",
 		"reversibility/migrations", "reversibility/major_bump", "reversibility/stateful",
 		"reversibility/breaking_items", "reversibility/failed_rollouts", "reversibility/no_rollback_drill",
@@ -161,14 +166,17 @@ func TestComputeUnknowns(t *testing.T) {
 		// No advisory: nothing exploitable.
 		{"no advisory", risk.Inputs{}, "no advisory", "no advisory", 0},
 		// An unscored advisory counts as CVSS 5 and EPSS 1%:
-		// 100 × (0.45 × 0.5 + 0.35 × 0.3470) = 34.6.
-		{"unscored advisory", risk.Inputs{Advisories: 1}, "CVSS unknown, counted as 5", "EPSS unknown, counted as 1%", 34.6},
-		{"NaN scores are unknown", risk.Inputs{Advisories: 1, CVSS: ptr(math.NaN()), EPSS: ptr(math.NaN())}, "CVSS unknown, counted as 5", "EPSS unknown, counted as 1%", 34.6},
+		// 100 × (0.45 × 0.5 + 0.35 × 0.3470 + 0.10 × 1/4) / 1.10 = 33.8.
+		{"unscored advisory", risk.Inputs{Advisories: 1}, "CVSS unknown, counted as 5", "EPSS unknown, counted as 1%", 33.8},
+		{"NaN scores are unknown", risk.Inputs{Advisories: 1, CVSS: ptr(math.NaN()), EPSS: ptr(math.NaN())}, "CVSS unknown, counted as 5", "EPSS unknown, counted as 1%", 33.8},
+		// The database's band stands in for a missing vector: HIGH is 8.0,
+		// 100 × (0.45 × 0.8 + 0.35 × 0.3470 + 0.10 × 1/4) / 1.10 = 46.0.
+		{"database severity", risk.Inputs{Advisories: 1, Severity: "HIGH"}, "CVSS unknown; the database says HIGH, counted as 8", "EPSS unknown, counted as 1%", 46},
 		// A scored advisory implies an advisory even when Advisories is 0.
-		{"CVSS without count", risk.Inputs{CVSS: ptr(7.5)}, "CVSS 7.5", "EPSS unknown, counted as 1%", 45.9},
-		{"CVSS clamped", risk.Inputs{CVSS: ptr(42), EPSS: ptr(-1)}, "CVSS 10", "EPSS 0%", 45},
-		// 100 × 0.35 × log(1 + 999 × 0.00043) / log(1000) = 1.81.
-		{"EPSS small", risk.Inputs{CVSS: ptr(0), EPSS: ptr(0.00043)}, "CVSS 0", "EPSS 0.043%", 1.8},
+		{"CVSS without count", risk.Inputs{CVSS: ptr(7.5)}, "CVSS 7.5", "EPSS unknown, counted as 1%", 41.7},
+		{"CVSS clamped", risk.Inputs{CVSS: ptr(42), EPSS: ptr(-1)}, "CVSS 10", "EPSS 0%", 40.9},
+		// 100 × 0.35 × log(1 + 999 × 0.00043) / log(1000) / 1.10 = 1.64.
+		{"EPSS small", risk.Inputs{CVSS: ptr(0), EPSS: ptr(0.00043)}, "CVSS 0", "EPSS 0.043%", 1.6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +255,7 @@ func TestWeightsAreRelative(t *testing.T) {
 		&doubled.CVSS, &doubled.EPSS, &doubled.KEV, &doubled.Services, &doubled.Dependents,
 		&doubled.Tier, &doubled.Traffic, &doubled.CriticalPaths, &doubled.Migrations,
 		&doubled.MajorBump, &doubled.Stateful, &doubled.BreakingItems, &doubled.FailedRollouts,
-		&doubled.NoRollbackDrill} {
+		&doubled.NoRollbackDrill, &doubled.Advisories} {
 		*p *= 2
 	}
 	a, b := risk.Compute(in, w), risk.Compute(in, doubled)

@@ -33,6 +33,9 @@ type Weights struct {
 	EPSS float64 `yaml:"epss" json:"epss"`
 	// KEV weighs a listing in CISA's Known Exploited Vulnerabilities.
 	KEV float64 `yaml:"kev" json:"kev"`
+	// Advisories weighs the number of advisories the upgrade fixes: each
+	// is another way in.
+	Advisories float64 `yaml:"advisories" json:"advisories"`
 	// KEVFloor (0–100) is the lowest exploitability sub-score a KEV-listed
 	// candidate can have, whatever its CVSS and EPSS say.
 	KEVFloor float64 `yaml:"kev_floor" json:"kev_floor"`
@@ -85,6 +88,8 @@ type Weights struct {
 	BreakingItemsHalf float64 `yaml:"breaking_items_half" json:"breaking_items_half"`
 	// FailedRolloutsHalf is the number of failed rollouts that scores 0.5.
 	FailedRolloutsHalf float64 `yaml:"failed_rollouts_half" json:"failed_rollouts_half"`
+	// AdvisoriesHalf is the number of fixed advisories that scores 0.5.
+	AdvisoriesHalf float64 `yaml:"advisories_half" json:"advisories_half"`
 }
 
 // DefaultWeights returns the weights upfactory ships with. Each value is
@@ -111,6 +116,11 @@ func DefaultWeights() Weights {
 		// KEV is proof of exploitation in the wild. Its weight inside the
 		// axis is modest because the floor below does the heavy lifting.
 		KEV: 0.20,
+		// The number of advisories tells apart what CVSS and EPSS often
+		// cannot (the Go database scores none): fifteen holes are more
+		// ways in than one. It says nothing of any one hole's severity, so
+		// it weighs least.
+		Advisories: 0.10,
 		// A KEV listing means attackers use it now (CISA sets remediation
 		// deadlines in days): no CVSS/EPSS combination may make it look
 		// moderate, so exploitability is at least 90 out of 100.
@@ -160,6 +170,8 @@ func DefaultWeights() Weights {
 		BreakingItemsHalf: 2,
 		// One past failure scores half: it happened before.
 		FailedRolloutsHalf: 1,
+		// Three advisories score half; fifteen, 0.83.
+		AdvisoriesHalf: 3,
 	}
 }
 
@@ -221,6 +233,7 @@ func (w Weights) Validate() []error {
 		{"critical_paths_half", w.CriticalPathsHalf},
 		{"breaking_items_half", w.BreakingItemsHalf},
 		{"failed_rollouts_half", w.FailedRolloutsHalf},
+		{"advisories_half", w.AdvisoriesHalf},
 	} {
 		if !(h.v > 0) || math.IsInf(h.v, 0) {
 			report(h.key, "must be a finite number more than 0, got %v", h.v)
@@ -242,6 +255,7 @@ func (w Weights) weightFields() []weightField {
 		{"cvss", w.CVSS},
 		{"epss", w.EPSS},
 		{"kev", w.KEV},
+		{"advisories", w.Advisories},
 		{"services", w.Services},
 		{"dependents", w.Dependents},
 		{"tier", w.Tier},

@@ -99,6 +99,8 @@ type Report struct {
 	// could not be used, and (component, record) pairs that could not be
 	// decided: the scan went on without them.
 	Problems []Problem `json:"problems"`
+	// Gate is the --fail-on verdict, when one was applied (ApplyGate).
+	Gate *Gate `json:"gate,omitempty"`
 }
 
 // Finding is one vulnerability affecting one component.
@@ -125,8 +127,10 @@ type Finding struct {
 	// Severity is one of Severities.
 	Severity string `json:"severity"`
 	// KEV is true when one of the vulnerability's CVE IDs is in CISA's
-	// Known Exploited Vulnerabilities catalog.
-	KEV bool `json:"kev"`
+	// Known Exploited Vulnerabilities catalog, or one its records name as
+	// related (KEVVia says which, then).
+	KEV    bool   `json:"kev"`
+	KEVVia string `json:"kev_via,omitempty"`
 	// EPSS is the highest EPSS probability among its CVE IDs; nil when
 	// none is scored (or no EPSS file was given).
 	EPSS    *float64 `json:"epss"`
@@ -323,7 +327,7 @@ func Assess(found []osv.Finding, enr Enrichment) []Finding {
 			}
 			if enr.KEV != nil {
 				if _, ok := enr.KEV.Has(id); ok {
-					r.KEV = true
+					r.KEV, r.KEVVia = true, ""
 				}
 			}
 			if enr.EPSS != nil {
@@ -331,6 +335,14 @@ func Assess(found []osv.Finding, enr Enrichment) []Finding {
 					p := s.EPSS
 					r.EPSS = &p
 				}
+			}
+		}
+		if enr.KEV != nil && !r.KEV {
+			// A record may name the exploited CVE only as related: Go's
+			// HTTP/2 Rapid Reset (GO-2023-2102) is CVE-2023-39325, and
+			// relates CVE-2023-44487, the protocol flaw CISA lists.
+			if id := relatedKEV(f, enr.KEV); id != "" {
+				r.KEV, r.KEVVia = true, "related "+id
 			}
 		}
 		if strings.EqualFold(version.Base(c.Ecosystem), "Go") {
@@ -393,7 +405,8 @@ func bestCVSS(f osv.Finding, c upfactory.Component) (string, cvss.Score, bool) {
 
 // databaseSeverity reads database_specific.severity, as GitHub advisories
 // write it (LOW, MODERATE, HIGH, CRITICAL), from the records or their
-// affected entries for c; the most severe wins.
+// affected entries for c (and those entries' ecosystem_specific.severity);
+// the most severe wins.
 func databaseSeverity(f osv.Finding, c upfactory.Component) string {
 	best := ""
 	consider := func(raw json.RawMessage) {
@@ -428,10 +441,31 @@ func databaseSeverity(f osv.Finding, c upfactory.Component) string {
 		for _, a := range e.Affected {
 			if osv.PackageMatches(a.Package, c.Ecosystem, c.Name) {
 				consider(a.DatabaseSpecific)
+				consider(a.EcosystemSpecific) // some distributions write it here
 			}
 		}
 	}
 	return best
+}
+
+// relatedKEV is the first CVE, among those f's records name as related,
+// that the KEV catalog lists; "" if none.
+func relatedKEV(f osv.Finding, cat *kev.Catalog) string {
+	var ids []string
+	for _, e := range f.Entries {
+		for _, id := range e.Related {
+			if strings.HasPrefix(strings.ToUpper(id), "CVE-") {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if _, ok := cat.Has(id); ok {
+			return id
+		}
+	}
+	return ""
 }
 
 // rank orders severities; NONE and UNKNOWN are 0.
@@ -461,22 +495,68 @@ func ParseThreshold(s string) (string, error) {
 	return t, nil
 }
 
-// Exceeds reports whether some finding is at or above threshold: "any"
-// counts every finding, UNKNOWN and NONE included; "low" to "critical"
-// count findings of that band or above; "none" never fails. An unknown
-// threshold counts every finding, so a typo cannot pass a build.
-func Exceeds(r *Report, threshold string) bool {
-	t := strings.ToLower(threshold)
-	if t == "none" {
-		return false
+// Gate is a severity gate applied to a report.
+type Gate struct {
+	FailOn string `json:"fail_on"`
+	// UnknownSeverity is "fail" (findings nobody scored count as reaching
+	// the threshold) or "pass".
+	UnknownSeverity string `json:"unknown_severity"`
+	// Failing is the number of findings that reach the threshold;
+	// UnknownCounted how many of them count only because their severity
+	// is unknown, and UnknownIDs their vulnerabilities.
+	Failing        int      `json:"failing"`
+	UnknownCounted int      `json:"unknown_counted"`
+	UnknownIDs     []string `json:"unknown_ids,omitempty"`
+	Passed         bool     `json:"passed"`
+}
+
+// ApplyGate records in r the verdict of threshold on it.
+func (r *Report) ApplyGate(threshold string, unknownPasses bool) *Gate {
+	g := &Gate{FailOn: strings.ToLower(threshold), UnknownSeverity: "fail"}
+	if unknownPasses {
+		g.UnknownSeverity = "pass"
 	}
-	min := rank(strings.ToUpper(t))
-	for _, f := range r.Findings {
-		if t == "any" || min == 0 || rank(f.Severity) >= min {
-			return true
+	min := rank(strings.ToUpper(g.FailOn))
+	seen := map[string]bool{}
+	for _, f := range Failing(r, threshold, unknownPasses) {
+		g.Failing++
+		if g.FailOn != "any" && min > 0 && f.Severity == Unknown {
+			g.UnknownCounted++
+			if !seen[f.ID] {
+				seen[f.ID] = true
+				g.UnknownIDs = append(g.UnknownIDs, f.ID)
+			}
 		}
 	}
-	return false
+	g.Passed = g.Failing == 0
+	r.Gate = g
+	return g
+}
+
+// Exceeds reports whether some finding is at or above threshold: "any"
+// counts every finding, UNKNOWN and NONE included; "low" to "critical"
+// count findings of that band or above, and findings of UNKNOWN severity
+// unless unknownPasses (a finding nobody scored may be critical: by
+// default it fails safe); "none" never fails. An unknown threshold counts
+// every finding, so a typo cannot pass a build.
+func Exceeds(r *Report, threshold string, unknownPasses bool) bool {
+	return len(Failing(r, threshold, unknownPasses)) > 0
+}
+
+// Failing lists the findings that reach threshold, as Exceeds counts them.
+func Failing(r *Report, threshold string, unknownPasses bool) []Finding {
+	t := strings.ToLower(threshold)
+	if t == "none" {
+		return nil
+	}
+	min := rank(strings.ToUpper(t))
+	var out []Finding
+	for _, f := range r.Findings {
+		if t == "any" || min == 0 || rank(f.Severity) >= min || (f.Severity == Unknown && !unknownPasses) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func countSeverities(fs []Finding) map[string]int {

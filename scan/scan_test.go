@@ -165,31 +165,37 @@ func TestExceeds(t *testing.T) {
 		return r
 	}
 	tests := []struct {
-		sevs      []string
-		threshold string
-		want      bool
+		sevs          []string
+		threshold     string
+		unknownPasses bool
+		want          bool
 	}{
-		{nil, "any", false},
-		{nil, "low", false},
-		{[]string{scan.Unknown}, "any", true},
-		{[]string{scan.Unknown}, "low", false},
-		{[]string{scan.None}, "any", true},
-		{[]string{scan.None}, "low", false},
-		{[]string{scan.Low}, "low", true},
-		{[]string{scan.Low}, "medium", false},
-		{[]string{scan.Medium}, "medium", true},
-		{[]string{scan.Medium}, "high", false},
-		{[]string{scan.High}, "high", true},
-		{[]string{scan.High}, "critical", false},
-		{[]string{scan.Critical}, "critical", true},
-		{[]string{scan.Critical}, "HIGH", true},
-		{[]string{scan.Low, scan.Critical}, "critical", true},
-		{[]string{scan.Critical}, "none", false},
-		{[]string{scan.Low}, "typo", true},
+		{nil, "any", false, false},
+		{nil, "low", false, false},
+		{[]string{scan.Unknown}, "any", false, true},
+		// Unknown may be anything: it fails safe unless let through.
+		{[]string{scan.Unknown}, "low", false, true},
+		{[]string{scan.Unknown}, "critical", false, true},
+		{[]string{scan.Unknown}, "high", true, false},
+		{[]string{scan.Unknown}, "any", true, true},
+		{[]string{scan.Unknown}, "none", false, false},
+		{[]string{scan.None}, "any", false, true},
+		{[]string{scan.None}, "low", false, false},
+		{[]string{scan.Low}, "low", false, true},
+		{[]string{scan.Low}, "medium", false, false},
+		{[]string{scan.Medium}, "medium", false, true},
+		{[]string{scan.Medium}, "high", false, false},
+		{[]string{scan.High}, "high", false, true},
+		{[]string{scan.High}, "critical", false, false},
+		{[]string{scan.Critical}, "critical", false, true},
+		{[]string{scan.Critical}, "HIGH", false, true},
+		{[]string{scan.Low, scan.Critical}, "critical", false, true},
+		{[]string{scan.Critical}, "none", false, false},
+		{[]string{scan.Low}, "typo", false, true},
 	}
 	for _, tt := range tests {
-		if got := scan.Exceeds(report(tt.sevs...), tt.threshold); got != tt.want {
-			t.Errorf("Exceeds(%v, %q) = %v, want %v", tt.sevs, tt.threshold, got, tt.want)
+		if got := scan.Exceeds(report(tt.sevs...), tt.threshold, tt.unknownPasses); got != tt.want {
+			t.Errorf("Exceeds(%v, %q, unknown passes %v) = %v, want %v", tt.sevs, tt.threshold, tt.unknownPasses, got, tt.want)
 		}
 	}
 }
@@ -377,7 +383,7 @@ func TestLockfile(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if scan.Exceeds(rep, "high") || !scan.Exceeds(rep, "medium") {
+	if scan.Exceeds(rep, "high", false) || !scan.Exceeds(rep, "medium", false) {
 		t.Error("a MEDIUM finding must exceed medium and not high")
 	}
 }

@@ -41,6 +41,17 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, Summary(r))
+	if g := r.Gate; g != nil {
+		verdict := "passed"
+		if !g.Passed {
+			verdict = fmt.Sprintf("FAILED: %d %s at or above %s", g.Failing, plural(g.Failing, "finding", "findings"), g.FailOn)
+		}
+		fmt.Fprintf(w, "Gate --fail-on %s: %s.\n", g.FailOn, verdict)
+		if g.UnknownCounted > 0 {
+			fmt.Fprintf(w, "  %d of them %s no severity in the database and %s counted as failing (--unknown-severity fail, the default; pass lets them through): %s\n",
+				g.UnknownCounted, plural(g.UnknownCounted, "has", "have"), plural(g.UnknownCounted, "is", "are"), strings.Join(g.UnknownIDs, ", "))
+		}
+	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "\n%d problem(s):\n", len(r.Problems))
 		for _, p := range r.Problems {

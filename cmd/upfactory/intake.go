@@ -295,6 +295,9 @@ func writeCandidate(w io.Writer, c *upfactory.Candidate) {
 			}
 			if a.KEV {
 				kev = "yes"
+				if a.KEVVia != "" {
+					kev = "yes, via " + strings.TrimPrefix(a.KEVVia, "related ") + " (related)"
+				}
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, truncate(strings.Join(a.Aliases, ","), 40), a.Severity, cv, ep, kev,
 				orDash(strings.Join(a.Fixed, ",")), oneLine(a.Summary, 60))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ func newScanCmd(g *globals) *cobra.Command {
 		lockType         string
 		opts             scan.Options
 		format, failOn   string
+		unknownSeverity  string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan (--sbom FILE | --lockfile FILE)... --db DIR|ZIP",
@@ -36,7 +38,11 @@ directory). -o json is the same as --format json.
 Exit codes: 0 when no finding is at or above --fail-on, 1 when one is, 2 for
 usage or input errors (unreadable file, unknown format, unusable database).
 --fail-on is any (the default: every finding fails, UNKNOWN included), low,
-medium, high, critical, or none (report only). To upload SARIF from a failing
+medium, high, critical, or none (report only). A finding the database gives no
+severity (most of the Go database) may be anything: under --fail-on low to
+critical it counts as failing unless --unknown-severity pass, and the report
+names each one so counted. A KEV listing counts for a CVE a record names as
+related too (kev_via says so). To upload SARIF from a failing
 scan, write it to a file and upload in a step that runs always.`,
 		Example: `  upfactory scan --sbom bom.cdx.json --db osv-all.zip --fail-on high
   upfactory scan --lockfile go.mod --lockfile web/package-lock.json --db ./osv --format sarif > scan.sarif`,
@@ -56,6 +62,9 @@ scan, write it to a file and upload in a step that runs always.`,
 			threshold, err := scan.ParseThreshold(failOn)
 			if err != nil {
 				return usageErr("--%v", err)
+			}
+			if unknownSeverity != "fail" && unknownSeverity != "pass" {
+				return usageErr("--unknown-severity must be fail or pass, not %q", unknownSeverity)
 			}
 			if len(sboms)+len(lockfiles) == 0 {
 				return usageErr("give at least one --sbom or --lockfile")
@@ -83,6 +92,7 @@ scan, write it to a file and upload in a step that runs always.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			gate := rep.ApplyGate(threshold, unknownSeverity == "pass")
 			switch format {
 			case "json":
 				err = scan.WriteJSON(g.stdout, rep)
@@ -94,8 +104,12 @@ scan, write it to a file and upload in a step that runs always.`,
 			if err != nil {
 				return err
 			}
-			if scan.Exceeds(rep, threshold) {
-				return &exitError{code: exitRefused, err: fmt.Errorf("%s (--fail-on %s)", scan.Summary(rep), threshold)}
+			if !gate.Passed {
+				msg := fmt.Sprintf("%s (--fail-on %s: %d failing", scan.Summary(rep), threshold, gate.Failing)
+				if n := gate.UnknownCounted; n > 0 {
+					msg += fmt.Sprintf(", %d of them of unknown severity, counted as failing: --unknown-severity pass lets them through", n)
+				}
+				return &exitError{code: exitRefused, err: errors.New(msg + ")")}
 			}
 			return nil
 		},
@@ -109,6 +123,7 @@ scan, write it to a file and upload in a step that runs always.`,
 	f.StringVar(&opts.EPSS, "epss", "", "FIRST EPSS scores CSV (plain or .gz)")
 	f.StringVar(&format, "format", "text", "output format: text, json or sarif")
 	f.StringVar(&failOn, "fail-on", "any", "exit 1 when a finding is at or above: "+strings.Join(scan.Thresholds, ", "))
+	f.StringVar(&unknownSeverity, "unknown-severity", "fail", "findings of unknown severity (no CVSS, no database severity) under --fail-on low..critical: fail (count them, the safe default) or pass")
 	return cmd
 }
 
