@@ -12,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/judge"
 )
 
 // Rule renders a check as a person would write it: "error_rate <= 1%",
@@ -201,7 +202,84 @@ func Compare(c upfactory.Check, r Reading, minCount int, now time.Time) upfactor
 	default:
 		m.Verdict, m.Reason = upfactory.VerdictPass, ""
 	}
+	if m.Verdict == upfactory.VerdictFail {
+		// Over the limit, but not beyond the noise: no breach yet, and no
+		// pass either. Inconclusive holds expansion and leaves a breach run
+		// as it is; the next measurements decide.
+		if why := tooThinToBreach(c, r); why != "" {
+			m.Verdict, m.Reason = upfactory.VerdictInconclusive, m.Reason+": "+why
+		}
+	}
 	return m
+}
+
+// BreachAlpha is the two-sided error level of the interval a rate must
+// leave to breach a limit.
+const BreachAlpha = 0.05
+
+// tooThinToBreach says why a reading that crosses c's limit is still
+// within the noise of a thin canary, or "" when the breach stands. A rate
+// breaches only when its Wilson interval at 95% lies beyond the limit (a
+// canary with one error in 37 requests has not shown an error rate above
+// 1%); a latency percentile only when its tail holds BreachTail requests
+// on each side it compares (p95 of 20 requests is the slowest one, a coin
+// toss). A small service's canary then waits for evidence instead of
+// being rolled back on noise; a gross regression is evidence at once.
+func tooThinToBreach(c upfactory.Check, r Reading) string {
+	if Proportion(c) && c.Provider != upfactory.ProviderProbe {
+		k, n := events(r.Canary, r.CanaryCount), r.CanaryCount
+		lo, hi := judge.Wilson(k, n, BreachAlpha)
+		kb, nb := events(r.Baseline, r.BaselineCount), r.BaselineCount
+		blo, bhi := judge.Wilson(kb, nb, BreachAlpha)
+		pct := func(v float64) string { return fmt.Sprintf("%.2g%%", 100*v) }
+		switch {
+		case c.Max != "" && r.Canary > c.Limit && lo <= c.Limit:
+			return fmt.Sprintf("within the noise of %d/%d (95%% interval from %s): not yet a breach", k, n, pct(lo))
+		case c.Min != "" && r.Canary < c.Floor && hi >= c.Floor:
+			return fmt.Sprintf("within the noise of %d/%d (95%% interval up to %s): not yet a breach", k, n, pct(hi))
+		case c.MaxVsBaseline > 0 && lo <= bhi*c.MaxVsBaseline:
+			return fmt.Sprintf("within the noise of %d/%d vs %d/%d (95%% intervals from %s and up to %s): not yet a breach", k, n, kb, nb, pct(lo), pct(bhi))
+		case c.MinVsBaseline > 0 && hi >= blo*c.MinVsBaseline:
+			return fmt.Sprintf("within the noise of %d/%d vs %d/%d (95%% intervals up to %s and from %s): not yet a breach", k, n, kb, nb, pct(hi), pct(blo))
+		}
+		return ""
+	}
+	need := int64(BreachSamples(c.Metric))
+	if need == 0 {
+		return ""
+	}
+	ratio := c.MaxVsBaseline > 0 || c.MinVsBaseline > 0
+	if r.CanaryCount < need || ratio && r.BaselineCount < need {
+		return fmt.Sprintf("on %d requests (stable %d), too few for a %s to breach: it needs %d on each side compared", r.CanaryCount, r.BaselineCount, c.Metric, need)
+	}
+	return ""
+}
+
+// BreachTail is how many requests the tail of a latency percentile must
+// hold for a breach of a limit on it to count.
+const BreachTail = 5
+
+// BreachSamples is how many requests a latency percentile needs for its
+// tail to hold BreachTail of them (p50: 10, p95: 100, p99: 500); 0 for
+// other metrics.
+func BreachSamples(metric string) int {
+	switch metric {
+	case upfactory.MetricP50Latency:
+		return 2 * BreachTail
+	case upfactory.MetricP95Latency:
+		return 20 * BreachTail
+	case upfactory.MetricP99Latency:
+		return 100 * BreachTail
+	}
+	return 0
+}
+
+// events is how many of n trials a rate stands for.
+func events(rate float64, n int64) int64 {
+	if math.IsNaN(rate) || n <= 0 {
+		return 0
+	}
+	return int64(math.Round(rate * float64(n)))
 }
 
 // Update folds measurement m into the running status of check c. A breach

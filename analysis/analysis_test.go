@@ -26,16 +26,24 @@ func TestMeasure(t *testing.T) {
 	}{
 		{"errors under max", errRate, stats(1000, 5, 0), stats(1000, 0, 0), upfactory.VerdictPass},
 		{"errors at max", errRate, stats(1000, 10, 0), stats(1000, 0, 0), upfactory.VerdictPass},
-		{"errors over max", errRate, stats(1000, 11, 0), stats(1000, 0, 0), upfactory.VerdictFail},
+		// 11 of 1000 is over 1% but not beyond the noise; 25 of 1000 is.
+		{"errors over max by noise", errRate, stats(1000, 11, 0), stats(1000, 0, 0), upfactory.VerdictInconclusive},
+		{"errors over max", errRate, stats(1000, 25, 0), stats(1000, 0, 0), upfactory.VerdictFail},
+		{"one error of 37 is no breach of 1%", errRate, stats(37, 1, 0), stats(700, 1, 0), upfactory.VerdictInconclusive},
+		{"three errors of 37 are", errRate, stats(37, 3, 0), stats(700, 1, 0), upfactory.VerdictFail},
 		{"too few canary requests", errRate, stats(19, 19, 0), stats(1000, 0, 0), upfactory.VerdictNoData},
 		{"p95 from too few requests", p95Ratio, stats(19, 0, 500*time.Millisecond), stats(1000, 0, 100*time.Millisecond), upfactory.VerdictNoData},
 		{"ratio within", p95Ratio, stats(100, 0, 120*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictPass},
 		{"ratio over", p95Ratio, stats(100, 0, 131*time.Millisecond), stats(100, 0, 100*time.Millisecond), upfactory.VerdictFail},
+		// A p95 of 20 requests is the slowest one: measured, never a breach.
+		{"ratio over on 20 requests", p95Ratio, stats(20, 0, 200*time.Millisecond), stats(1000, 0, 100*time.Millisecond), upfactory.VerdictInconclusive},
 		{"ratio without baseline data", p95Ratio, stats(100, 0, 500*time.Millisecond), stats(3, 0, 100*time.Millisecond), upfactory.VerdictNoData},
-		{"p99 absolute over", p99Max, stats(100, 0, 500*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
+		{"p99 absolute over on 100 requests", p99Max, stats(100, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictInconclusive},
+		{"p99 absolute over", p99Max, stats(500, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictFail},
 		{"p99 absolute under", p99Max, stats(100, 0, 300*time.Millisecond), stats(100, 0, 0), upfactory.VerdictPass},
 		{"p99 from too few requests", p99Max, stats(99, 0, 900*time.Millisecond), stats(100, 0, 0), upfactory.VerdictNoData},
-		{"error ratio vs zero baseline", upfactory.Check{Metric: upfactory.MetricErrorRate, MaxVsBaseline: 2}, stats(100, 1, 0), stats(100, 0, 0), upfactory.VerdictFail},
+		{"one error vs a zero baseline is noise", upfactory.Check{Metric: upfactory.MetricErrorRate, MaxVsBaseline: 2}, stats(100, 1, 0), stats(1000, 0, 0), upfactory.VerdictInconclusive},
+		{"error ratio vs zero baseline", upfactory.Check{Metric: upfactory.MetricErrorRate, MaxVsBaseline: 2}, stats(100, 10, 0), stats(1000, 0, 0), upfactory.VerdictFail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -163,9 +163,11 @@ func TestCompareLimits(t *testing.T) {
 		want  upfactory.Verdict
 	}{
 		{"conversion above min", conv, analysis.Reading{Canary: 0.25, CanaryCount: 100}, upfactory.VerdictPass},
-		{"conversion under min", conv, analysis.Reading{Canary: 0.15, CanaryCount: 100}, upfactory.VerdictFail},
+		{"conversion under min by noise", conv, analysis.Reading{Canary: 0.15, CanaryCount: 100}, upfactory.VerdictInconclusive},
+		{"conversion under min", conv, analysis.Reading{Canary: 0.15, CanaryCount: 1000}, upfactory.VerdictFail},
 		{"conversion 0.95 of stable", rel, analysis.Reading{Canary: 0.19, Baseline: 0.2, CanaryCount: 100, BaselineCount: 100}, upfactory.VerdictPass},
-		{"conversion 0.8 of stable", rel, analysis.Reading{Canary: 0.16, Baseline: 0.2, CanaryCount: 100, BaselineCount: 100}, upfactory.VerdictFail},
+		{"conversion 0.8 of stable by noise", rel, analysis.Reading{Canary: 0.16, Baseline: 0.2, CanaryCount: 100, BaselineCount: 100}, upfactory.VerdictInconclusive},
+		{"conversion 0.8 of stable", rel, analysis.Reading{Canary: 0.16, Baseline: 0.2, CanaryCount: 10000, BaselineCount: 10000}, upfactory.VerdictFail},
 		{"no stable to compare", rel, analysis.Reading{Canary: 0.16, Baseline: math.NaN(), CanaryCount: 100}, upfactory.VerdictNoData},
 		{"not a number", conv, analysis.Reading{Canary: math.NaN(), CanaryCount: 100}, upfactory.VerdictNoData},
 		{"memory over", mem, analysis.Reading{Canary: 600 << 20, CanaryCount: 2}, upfactory.VerdictFail},

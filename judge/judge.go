@@ -372,6 +372,15 @@ func newcombe(c, b []float64, z float64) (low, high float64) {
 	return d - math.Hypot(p1-l1, u2-p2), d + math.Hypot(u1-p1, p2-l2)
 }
 
+// Wilson is the Wilson score interval of events out of n at two-sided
+// confidence 1 − alpha: where a rate seen on few trials may really be.
+func Wilson(events, n int64, alpha float64) (low, high float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	return wilson(float64(events)/float64(n), float64(n), zUpper(alpha/2))
+}
+
 func wilson(p, n, z float64) (low, high float64) {
 	if math.IsInf(z, 1) {
 		return 0, 1

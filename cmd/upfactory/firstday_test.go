@@ -343,3 +343,66 @@ func TestLogLimitShowsTheNewest(t *testing.T) {
 		t.Errorf("log --limit 2 -c = %v, want the newest two (at least %v)", got, want)
 	}
 }
+
+// Given the README's example config, unchanged but for ports, paths and
+// the program, and a small service's traffic (25 requests/s), when a
+// healthy version is rolled out, then it completes: no rollback or pause
+// on the noise of a thin canary. bench/smallcanary measures the rates.
+func TestReadmeExampleCompletesAtSmallServiceTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes the example's own durations, about two minutes")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	_, rest, _ = strings.Cut(rest, "```yaml\n")
+	example, _, ok := strings.Cut(rest, "```")
+	if !ok || !strings.Contains(example, `"./bin/shop"`) {
+		t.Fatalf("the README's Configuration example is not where this test reads it")
+	}
+	dir := t.TempDir()
+	apiPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routerPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer(`"./bin/shop"`, fmt.Sprintf("%q, %q", binary, "shop"),
+		"127.0.0.1:7070", "127.0.0.1:"+apiPort, "127.0.0.1:8080", "127.0.0.1:"+routerPort,
+		"./.upfactory", filepath.Join(dir, "data")).Replace(example)
+	path := filepath.Join(dir, "upfactory.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &served{dir: dir, cfg: path, api: "http://127.0.0.1:" + apiPort, router: "http://127.0.0.1:" + routerPort}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	s.waitStable(t, "1.0.0")
+	_, stop := startLoad(t, s, 25)
+
+	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0", "--as", "alice"); code != 0 {
+		t.Fatalf("rollout start: exit %d: %s", code, out)
+	}
+	st := s.waitFor(t, "the approval gate", 3*time.Minute, func(st *engine.Status) bool {
+		return st.Phase == upfactory.PhaseAwaitingApproval || st.Phase.Done() || st.Phase == upfactory.PhasePaused
+	})
+	if st.Phase != upfactory.PhaseAwaitingApproval {
+		t.Fatalf("at 5%% of 25 requests/s: %s: %s", st.Phase, st.Message)
+	}
+	if code, out := s.cli(t, "rollout", "approve", "checkout", "--as", "bob"); code != 0 {
+		t.Fatalf("approve: exit %d: %s", code, out)
+	}
+	st = s.waitFor(t, "the end of the rollout", 4*time.Minute, func(st *engine.Status) bool {
+		return st.Phase.Done() || st.Phase == upfactory.PhasePaused
+	})
+	if st.Phase != upfactory.PhaseCompleted {
+		t.Fatalf("a healthy 2.0.0 at 25 requests/s: %s: %s", st.Phase, st.Message)
+	}
+	if c := stop(); c.Failed() != 0 {
+		t.Errorf("%d requests failed during the rollout", c.Failed())
+	}
+}
