@@ -26,6 +26,7 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/analysis"
 	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/internal/readme"
 	"github.com/upfactory/upfactory/judge"
 	"github.com/upfactory/upfactory/rollout"
 )
@@ -90,7 +91,7 @@ func run(w io.Writer, p params) error {
 	if err != nil {
 		return err
 	}
-	example, err := configExample(string(b))
+	example, err := readme.YAMLExample(string(b), "Configuration")
 	if err != nil {
 		return err
 	}
@@ -139,23 +140,6 @@ func run(w io.Writer, p params) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// configExample is the first yaml block after "## Configuration".
-func configExample(readme string) (string, error) {
-	_, rest, ok := strings.Cut(readme, "\n## Configuration\n")
-	if !ok {
-		return "", errors.New("no Configuration section in the README")
-	}
-	_, rest, ok = strings.Cut(rest, "```yaml\n")
-	if !ok {
-		return "", errors.New("no yaml block in the README's Configuration section")
-	}
-	block, _, ok := strings.Cut(rest, "```")
-	if !ok {
-		return "", errors.New("the README's yaml block does not end")
-	}
-	return block, nil
 }
 
 // replaceAnalysis swaps the example's analysis block for another.

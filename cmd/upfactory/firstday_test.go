@@ -20,6 +20,7 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
 	uhttp "github.com/upfactory/upfactory/http"
+	"github.com/upfactory/upfactory/internal/readme"
 )
 
 // withPorts is the config at path with fresh API and router ports, same
@@ -352,15 +353,13 @@ func TestReadmeExampleCompletesAtSmallServiceTraffic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes the example's own durations, about two minutes")
 	}
-	readme, err := os.ReadFile("../../README.md")
+	text, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, _ := strings.Cut(string(readme), "\n## Configuration\n")
-	_, rest, _ = strings.Cut(rest, "```yaml\n")
-	example, _, ok := strings.Cut(rest, "```")
-	if !ok || !strings.Contains(example, `"./bin/shop"`) {
-		t.Fatalf("the README's Configuration example is not where this test reads it")
+	example, err := readme.YAMLExample(string(text), "Configuration")
+	if err != nil || !strings.Contains(example, `"./bin/shop"`) {
+		t.Fatalf("the README's Configuration example is not where this test reads it: %v", err)
 	}
 	dir := t.TempDir()
 	apiPort, err := freePort()
