@@ -25,6 +25,9 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) 
 			return nil, err
 		}
 	}
+	if err := e.flush(); err != nil {
+		return nil, err
+	}
 	if e.opts.Admit != nil {
 		if err := e.opts.Admit(ctx, name, version, e.opts.Now()); err != nil {
 			return nil, err
@@ -51,6 +54,9 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) 
 func (e *Engine) Do(ctx context.Context, name string, cmd rollout.Command) (*Status, error) {
 	s, err := e.service(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.flush(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -61,6 +61,9 @@ type Engine struct {
 	// a Run that comes after Close starts nothing.
 	loopsMu sync.Mutex
 	closed  bool
+	// pending holds entries Record could not append yet.
+	pendingMu sync.Mutex
+	pending   []upfactory.LogEntry
 }
 
 type service struct {
@@ -142,9 +145,12 @@ func (e *Engine) Open(ctx context.Context) error {
 				}
 			}
 			if st.Rollout != nil && !st.Rollout.Phase.Done() {
-				e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "rollout.resume-after-restart", Service: name,
+				err := e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "rollout.resume-after-restart", Service: name,
 					Subject: st.Rollout.CanaryVersion, Reason: fmt.Sprintf("server restarted: resuming at step %d, canary weight %d%%", st.Rollout.StepIndex, st.Rollout.CanaryWeight),
 					Values: map[string]any{"rollout": st.Rollout.ID, "step_index": st.Rollout.StepIndex, "canary_weight": st.Rollout.CanaryWeight}})
+				if err != nil {
+					return err
+				}
 			}
 		}
 		s.st = st
@@ -217,24 +223,57 @@ func (e *Engine) Close(ctx context.Context, stopInstances bool) error {
 }
 
 // Record appends an entry that changes no state, such as an instance
-// restart reported by a target. Safe from any goroutine.
-func (e *Engine) Record(entry upfactory.LogEntry) { e.record(entry) }
-
-func (e *Engine) record(entry upfactory.LogEntry) {
+// restart a target reports. Safe from any goroutine. The event already
+// happened, so an entry that cannot be appended is kept and appended
+// before the engine's next decision; until it is, no rollout moves and no
+// command is carried out: nothing happens that the log does not hold.
+func (e *Engine) Record(entry upfactory.LogEntry) error {
 	if entry.Time.IsZero() {
 		entry.Time = e.opts.Now()
 	}
+	e.pendingMu.Lock()
+	defer e.pendingMu.Unlock()
+	e.pending = append(e.pending, entry)
+	return e.flushLocked()
+}
+
+// flush appends the entries Record could not append yet.
+func (e *Engine) flush() error {
+	e.pendingMu.Lock()
+	defer e.pendingMu.Unlock()
+	return e.flushLocked()
+}
+
+func (e *Engine) flushLocked() error {
+	if len(e.pending) == 0 {
+		return nil
+	}
+	if err := e.record(e.pending...); err != nil {
+		return err
+	}
+	e.pending = nil
+	return nil
+}
+
+// record appends entries that go with no state change. Its error is the
+// caller's to return: an action whose entry is not in the log must not go on.
+func (e *Engine) record(entries ...upfactory.LogEntry) error {
+	for i := range entries {
+		if entries[i].Time.IsZero() {
+			entries[i].Time = e.opts.Now()
+		}
+	}
 	ctx := e.ctx
 	if ctx == nil {
-		e.logger.Error("log entry before the engine was opened: not recorded", "action", entry.Action, "subject", entry.Subject)
-		return
+		return upfactory.Errorf(upfactory.EINTERNAL, "log entry %s before the engine was opened", entries[0].Action)
 	}
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx) // entries from shutting down still count
 	}
-	if err := e.store.AppendLog(ctx, []upfactory.LogEntry{entry}); err != nil {
-		e.logger.Error("appending to the operation log", "action", entry.Action, "err", err)
+	if err := e.store.AppendLog(ctx, entries); err != nil {
+		return fmt.Errorf("appending %s to the operation log: %w", entries[0].Action, err)
 	}
+	return nil
 }
 
 func (e *Engine) service(name string) (*service, error) {
@@ -286,6 +325,9 @@ func (e *Engine) commit(ctx context.Context, s *service, next *upfactory.Service
 // Prometheus, a probe or a command, so it runs without the service's lock:
 // commands are not held up by a slow provider.
 func (e *Engine) tick(ctx context.Context, s *service) error {
+	if err := e.flush(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	plan, err := e.planLooks(ctx, s, e.opts.Now())
 	s.mu.Unlock()
@@ -590,8 +632,10 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 			if upfactory.ErrorCode(err) != upfactory.EINTERNAL {
 				s.startErr[v] = upfactory.ErrorMessage(err)
 			}
-			e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "instance.start-failed", Service: s.Service.Name,
-				Subject: v, Reason: s.startErr[v]})
+			if err := e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "instance.start-failed", Service: s.Service.Name,
+				Subject: v, Reason: s.startErr[v]}); err != nil {
+				return err
+			}
 			continue
 		}
 	}
@@ -606,7 +650,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	if insts, err = s.Target.Instances(ctx); err != nil {
 		return fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
 	}
-	e.watchHealth(s, e.health(s, d, insts))
+	if err := e.watchHealth(s, e.health(s, d, insts)); err != nil {
+		return err
+	}
 	return e.rememberInstances(ctx, s, insts)
 }
 
@@ -638,19 +684,24 @@ func (e *Engine) health(s *service, d rollout.Desired, insts []upfactory.Instanc
 
 // watchHealth says so, in serve's output and the operation log, when a
 // service becomes Degraded and when it recovers.
-func (e *Engine) watchHealth(s *service, h upfactory.Health) {
+func (e *Engine) watchHealth(s *service, h upfactory.Health) error {
 	was := s.health
-	s.health = h
 	switch {
 	case h.State == upfactory.HealthDegraded && was.State != upfactory.HealthDegraded:
+		if err := e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.degraded", Service: s.Service.Name,
+			Subject: s.st.StableVersion, Reason: h.Reason}); err != nil {
+			return err // not marked degraded yet: the next reconcile tries again
+		}
 		e.logger.Warn("service degraded: "+h.Reason, "service", s.Service.Name)
-		e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.degraded", Service: s.Service.Name,
-			Subject: s.st.StableVersion, Reason: h.Reason})
 	case h.State == upfactory.HealthHealthy && was.State == upfactory.HealthDegraded:
+		if err := e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.recovered", Service: s.Service.Name,
+			Subject: s.st.StableVersion, Reason: "every version that takes traffic has a ready instance again"}); err != nil {
+			return err
+		}
 		e.logger.Info("service recovered: every version that takes traffic has a ready instance", "service", s.Service.Name)
-		e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "service.recovered", Service: s.Service.Name,
-			Subject: s.st.StableVersion, Reason: "every version that takes traffic has a ready instance again"})
 	}
+	s.health = h
+	return nil
 }
 
 // Health returns each service's health as of its last reconcile.

@@ -167,8 +167,12 @@ func (s *Server) Open(ctx context.Context) error {
 		}
 	}
 	record := func(e upfactory.LogEntry) {
-		if s.Engine != nil {
-			s.Engine.Record(e)
+		if s.Engine == nil {
+			return
+		}
+		if err := s.Engine.Record(e); err != nil {
+			// Kept by the engine and appended before its next decision.
+			s.Logger.Error("operation log: entry held until the log takes it; rollouts wait", "action", e.Action, "err", err)
 		}
 	}
 	for _, svc := range cfg.Services {
