@@ -28,11 +28,6 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) 
 	if err := e.flush(); err != nil {
 		return nil, err
 	}
-	if e.opts.Admit != nil {
-		if err := e.opts.Admit(ctx, name, version, e.opts.Now()); err != nil {
-			return nil, err
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.st)

@@ -41,9 +41,6 @@ type Options struct {
 	Tick   time.Duration    // how often every rollout is re-evaluated
 	// ValidVersion checks the form of a version name before anything starts.
 	ValidVersion func(string) error
-	// Admit, when set, may refuse a rollout before it starts (a freeze):
-	// its error is returned as is, and nothing is started or logged.
-	Admit func(ctx context.Context, service, version string, now time.Time) error
 }
 
 // Engine drives the rollouts of a set of services.

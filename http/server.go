@@ -19,14 +19,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/app"
 	"github.com/upfactory/upfactory/rollout"
 )
 
 // Server is the API of a running `upfactory serve`.
 type Server struct {
-	Engine *engine.Engine
-	Store  upfactory.Store
+	// App decides and carries out every request that changes something.
+	App   *app.App
+	Store upfactory.Store
 	// Token, when set, is the bearer token every mutating call must carry.
 	Token    string
 	Gatherer prometheus.Gatherer
@@ -114,20 +115,16 @@ func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
-	var out []*engine.Status
-	for _, name := range s.Engine.Services() {
-		st, err := s.Engine.Status(r.Context(), name)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		out = append(out, st)
+	out, err := s.App.Services(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Engine.Status(r.Context(), r.PathValue("service"))
+	st, err := s.App.Status(r.Context(), r.PathValue("service"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -166,7 +163,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, upfactory.Errorf(upfactory.EINVALID, "a version is required"))
 		return
 	}
-	st, err := s.Engine.StartRollout(r.Context(), r.PathValue("service"), req.Version, req.Actor)
+	st, err := s.App.StartRollout(r.Context(), app.StartRequest{Service: r.PathValue("service"), Version: req.Version, Actor: req.Actor})
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -180,7 +177,7 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	st, err := s.Engine.Do(r.Context(), r.PathValue("service"), rollout.Command{Action: r.PathValue("action"), Actor: req.Actor, Comment: req.Comment})
+	st, err := s.App.Do(r.Context(), r.PathValue("service"), rollout.Command{Action: r.PathValue("action"), Actor: req.Actor, Comment: req.Comment})
 	if err != nil {
 		s.Error(w, r, err)
 		return

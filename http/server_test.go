@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"github.com/upfactory/upfactory/app"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func MustServer(t *testing.T, token string) *uhttp.Server {
 	if err := eng.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := &uhttp.Server{Engine: eng, Store: db, Token: token}
+	s := &uhttp.Server{App: &app.App{Config: func() *upfactory.Config { return &upfactory.Config{} }, Store: db, Engine: eng}, Store: db, Token: token}
 	if err := s.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/upfactory/upfactory/app"
 	"io"
 	"os"
 	"path/filepath"
@@ -385,4 +386,12 @@ func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Conf
 		defer db.Close()
 		return fn(ctx, cfg, db, args)
 	}
+}
+
+// withApp is withStore for commands that ask the application layer: the
+// config and the store, and no engine (nothing is delivered from here).
+func withApp(cfgPath *string, fn func(ctx context.Context, a *app.App, args []string) error) func(*cobra.Command, []string) error {
+	return withStore(cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+		return fn(ctx, &app.App{Config: func() *upfactory.Config { return cfg }, Store: db}, args)
+	})
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/upfactory/upfactory/app"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,110 +14,9 @@ import (
 	"github.com/upfactory/upfactory/sqlite"
 )
 
-// windowCheck is the outcome of checking one window's plan.
-type windowCheck struct {
-	Window     string             `json:"window"`
-	Opens      time.Time          `json:"opens"`
-	Closes     time.Time          `json:"closes"`
-	Manual     bool               `json:"manual"`
-	Candidates []string           `json:"candidates"`
-	Missing    []string           `json:"missing,omitempty"`
-	Violations []policy.Violation `json:"violations"`
-}
-
-// policyReport is the outcome of `policy check`.
-type policyReport struct {
-	OK      bool               `json:"ok"`
-	Windows []windowCheck      `json:"windows"`
-	Frozen  []upfactory.Freeze `json:"frozen_now"`
-	Blocked []policy.Violation `json:"blocking"`
-}
-
-// checkPolicies evaluates the plans of the windows (all, or the one named).
-func checkPolicies(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, only string, now time.Time) (*policyReport, error) {
-	if only != "" && policy.FindWindow(cfg.Policies, only) == nil {
-		return nil, upfactory.Errorf(upfactory.EINVALID, "no change window %q in the config", only)
-	}
-	open, err := db.Candidates(ctx, upfactory.CandidateFilter{})
-	if err != nil {
-		return nil, err
-	}
-	plans, err := db.Plans(ctx)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := db.Overrides(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := &policyReport{Windows: []windowCheck{}, Frozen: policy.FrozenAt(cfg.Policies, now), Blocked: []policy.Violation{}}
-	for _, w := range cfg.Policies.Windows {
-		if only != "" && w.Name != only {
-			continue
-		}
-		var stored *upfactory.WindowPlan
-		for i := range plans {
-			if plans[i].Window == w.Name {
-				stored = &plans[i]
-			}
-		}
-		p, missing, err := policy.BuildPlan(cfg.Policies, w.Name, stored, open, now)
-		if err != nil {
-			return nil, err
-		}
-		wc := windowCheck{Window: w.Name, Opens: p.Opens, Closes: p.Closes, Manual: p.Manual, Candidates: []string{}, Missing: missing,
-			Violations: policy.CheckPlan(cfg.Policies, p, overrides)}
-		if wc.Violations == nil {
-			wc.Violations = []policy.Violation{}
-		}
-		for _, c := range p.Candidates {
-			wc.Candidates = append(wc.Candidates, c.ID)
-		}
-		rep.Blocked = append(rep.Blocked, policy.Blocking(wc.Violations)...)
-		rep.Windows = append(rep.Windows, wc)
-	}
-	rep.OK = len(rep.Blocked) == 0
-	return rep, nil
-}
-
-// overridable refuses an override of an ID that names no violation found
-// now nor a freeze of the config, listing those that do: a typo must not
-// be logged as an approval. It returns the service the ID is about, if any.
-func overridable(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, id string, now time.Time) (service string, err error) {
-	rep, err := checkPolicies(ctx, cfg, db, "", now)
-	if err != nil {
-		return "", err
-	}
-	var current []policy.Violation
-	for _, w := range rep.Windows {
-		current = append(current, w.Violations...)
-	}
-	var services []string
-	for _, svc := range cfg.Services {
-		if svc.Delivered() {
-			services = append(services, svc.Name)
-		}
-	}
-	ids := policy.OverridableIDs(cfg.Policies, services, current)
-	if !slices.Contains(ids, id) {
-		if len(ids) == 0 {
-			return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q: policy check finds no violation now and the config has no freeze, so there is nothing to override", id)
-		}
-		return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q; the IDs that can be overridden now are:\n  %s", id, strings.Join(ids, "\n  "))
-	}
-	for _, svc := range services {
-		for _, f := range cfg.Policies.Freezes {
-			if id == policy.RolloutFreezeID(svc, f.Name) {
-				return svc, nil
-			}
-		}
-	}
-	return "", nil
-}
-
 // reportPolicies checks the windows' plans now and prints the report.
-func reportPolicies(ctx context.Context, g *globals, cfg *upfactory.Config, db *sqlite.DB, window string) (*policyReport, error) {
-	rep, err := checkPolicies(ctx, cfg, db, window, time.Now())
+func reportPolicies(ctx context.Context, g *globals, a *app.App, window string) (*app.PolicyReport, error) {
+	rep, err := a.CheckPolicies(ctx, window, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +27,7 @@ func reportPolicies(ctx context.Context, g *globals, cfg *upfactory.Config, db *
 	return rep, nil
 }
 
-func writePolicyReport(w io.Writer, rep *policyReport) {
+func writePolicyReport(w io.Writer, rep *app.PolicyReport) {
 	if len(rep.Windows) == 0 {
 		fmt.Fprintln(w, "no change windows in the config (policies.windows)")
 	}
@@ -173,8 +72,8 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "check [--window NAME]",
 		Short: "Check the plans of the change windows; exit 1 on any violation not overridden (for CI)",
 		Args:  cobra.NoArgs,
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
-			rep, err := reportPolicies(ctx, g, cfg, db, window)
+		RunE: withApp(&cfgPath, func(ctx context.Context, a *app.App, args []string) error {
+			rep, err := reportPolicies(ctx, g, a, window)
 			if err != nil {
 				return err
 			}
@@ -189,15 +88,9 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "override VIOLATION-ID --as NAME --reason TEXT",
 		Short: "Let one violation pass, as a named approver with a reason (logged)",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
-			now := time.Now()
-			service, err := overridable(ctx, cfg, db, args[0], now)
+		RunE: withApp(&cfgPath, func(ctx context.Context, a *app.App, args []string) error {
+			o, err := a.Override(ctx, args[0], as, reason)
 			if err != nil {
-				return err
-			}
-			o := upfactory.PolicyOverride{ID: args[0], By: as, Reason: reason, At: now}
-			entry := upfactory.LogEntry{Time: o.At, Actor: as, Action: "policy.override", Service: service, Subject: o.ID, Reason: reason}
-			if err := db.AddOverride(ctx, o, entry); err != nil {
 				return err
 			}
 			if g.json() {
@@ -243,7 +136,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err := db.SavePlan(ctx, p, entry); err != nil {
 				return err
 			}
-			_, err := reportPolicies(ctx, g, cfg, db, window)
+			_, err := reportPolicies(ctx, g, &app.App{Config: func() *upfactory.Config { return cfg }, Store: db}, window)
 			return err
 		}),
 	}
@@ -256,35 +149,12 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Use:   "show [--window NAME]",
 		Short: "Show the plans with their policy check",
 		Args:  cobra.NoArgs,
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
-			_, err := reportPolicies(ctx, g, cfg, db, window)
+		RunE: withApp(&cfgPath, func(ctx context.Context, a *app.App, args []string) error {
+			_, err := reportPolicies(ctx, g, a, window)
 			return err
 		}),
 	}
 	show.Flags().StringVar(&window, "window", "", "only this window")
 	cmd.AddCommand(set, show)
 	return cmd
-}
-
-// admit refuses a rollout that would start in a freeze, unless overridden.
-func admit(current func() *upfactory.Config, db *sqlite.DB) func(ctx context.Context, service, version string, now time.Time) error {
-	return func(ctx context.Context, service, version string, now time.Time) error {
-		cfg := current()
-		if len(cfg.Policies.Freezes) == 0 {
-			return nil
-		}
-		overrides, err := db.Overrides(ctx)
-		if err != nil {
-			return err
-		}
-		blocking := policy.Blocking(policy.CheckRolloutStart(cfg.Policies, service, now, overrides))
-		if len(blocking) == 0 {
-			return nil
-		}
-		var msgs []string
-		for _, v := range blocking {
-			msgs = append(msgs, v.Message)
-		}
-		return upfactory.Errorf(upfactory.ECONFLICT, "rollout of %s %s refused: %s", service, version, strings.Join(msgs, "; "))
-	}
 }

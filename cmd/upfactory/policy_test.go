@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/upfactory/upfactory/app"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ func TestPolicyCheck(t *testing.T) {
 		t.Fatalf("plan set: %d\n%s%s", code, out, errb)
 	}
 	code, out, _ = run(t, "policy", "check", "-c", cfg, "-o", "json")
-	var rep policyReport
+	var rep app.PolicyReport
 	if code != exitRefused || json.Unmarshal([]byte(out), &rep) != nil {
 		t.Fatalf("policy check: exit %d, want 1\n%s", code, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/upfactory/upfactory/app"
 	"io"
 	"log/slog"
 	"net"
@@ -43,6 +44,7 @@ type Server struct {
 
 	Store  *sqlite.DB
 	Engine *engine.Engine
+	App    *app.App
 	API    *uhttp.Server
 
 	lock    *dirlock.Lock // this server's hold on the data dir
@@ -210,14 +212,14 @@ func (s *Server) Open(ctx context.Context) error {
 		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p, Samples: p, Prometheus: prom})
 	}
 
-	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion,
-		Admit: admit(s.cfg, db)})
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion})
 	if err := s.Engine.Open(ctx); err != nil {
 		s.Close(ctx, true)
 		return err
 	}
 	reg.MustRegister(healthCollector{s.Engine})
-	s.API = &uhttp.Server{Engine: s.Engine, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
+	s.App = &app.App{Config: s.cfg, Store: db, Engine: s.Engine}
+	s.API = &uhttp.Server{App: s.App, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
 		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}, Config: &uhttp.Config{Status: s.ConfigStatus, Reload: s.Reload}}
 	if err := s.API.Open(cfg.Server.Listen); err != nil {
 		s.Close(ctx, true)
