@@ -59,6 +59,21 @@ type Service struct {
 	Analysis      AnalysisSpec      `yaml:"analysis" json:"analysis"`
 	// Compat is what the compatibility stage checks for this service.
 	Compat CompatSpec `yaml:"compat" json:"compat"`
+
+	// Owners overrides Owner for single stages of the service's upgrades.
+	Owners StageOwners `yaml:"owners" json:"owners,omitzero"`
+	// OnCall is who is on call for the service during rollouts.
+	OnCall string `yaml:"on_call" json:"on_call,omitempty"`
+	// Comms is where rollouts are announced: a channel, a list, a page.
+	Comms string `yaml:"comms" json:"comms,omitempty"`
+	// FailureModes are the service's top failure modes, most likely first.
+	FailureModes []string `yaml:"failure_modes" json:"failure_modes,omitempty"`
+	// Stateful names the service's stateful parts (databases, queues).
+	Stateful []string `yaml:"stateful" json:"stateful,omitempty"`
+	// Gates turns gates off for this service; all are on by default.
+	Gates     GateSwitches  `yaml:"gates" json:"gates,omitzero"`
+	Preflight PreflightSpec `yaml:"preflight" json:"preflight,omitzero"`
+	Drill     DrillSpec     `yaml:"drill" json:"drill,omitzero"`
 }
 
 // Delivered reports whether upfactory delivers the service (it has a

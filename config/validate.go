@@ -40,6 +40,22 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 			setDefault(&cs.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
 			setDefault(&cs.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
 		}
+		setDefault(&s.Preflight.MaxAge, upfactory.Duration(upfactory.DefaultPreflightMaxAge))
+		for _, c := range []*upfactory.PreflightCommand{s.Preflight.Backups, s.Preflight.Tagged} {
+			if c != nil {
+				setDefault(&c.Timeout, upfactory.Duration(upfactory.DefaultPreflightTimeout))
+				c.Dir = resolve(baseDir, c.Dir)
+			}
+		}
+		for i := range s.Preflight.Items {
+			if it := &s.Preflight.Items[i]; len(it.Command) > 0 {
+				setDefault(&it.Timeout, upfactory.Duration(upfactory.DefaultPreflightTimeout))
+				it.Dir = resolve(baseDir, it.Dir)
+			}
+		}
+		setDefault(&s.Drill.MaxAge, upfactory.Duration(upfactory.DefaultDrillMaxAge))
+		setDefault(&s.Drill.MaxRollback, upfactory.Duration(upfactory.DefaultDrillMaxRollback))
+		setDefault(&s.Drill.Speed, 1.0)
 		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
 		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
 		analysisDefaults(&s.Analysis)
@@ -198,6 +214,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	if s.Tier < 0 {
 		l.report(p+".tier", "must be 0 or more, got %d", s.Tier)
 	}
+	l.line(p, s)
 	if !s.Delivered() && s.StableVersion == "" && s.Router.Listen == "" && s.Strategy.Canary == nil &&
 		!l.has(p+".target") && !l.has(p+".router") && !l.has(p+".strategy") && !l.has(p+".analysis") {
 		// Intake-only: upfactory reads its inventory but does not deliver it.
@@ -599,4 +616,37 @@ func andList(s []string) string {
 		return strings.Join(s, "")
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// line checks what the factory line reads of a service: preflight items
+// and the drill's tuning.
+func (l *loader) line(p string, s *upfactory.Service) {
+	seen := map[string]bool{}
+	for _, n := range upfactory.StandardPreflightItems {
+		seen[n] = true
+	}
+	for i, it := range s.Preflight.Items {
+		ip := fmt.Sprintf("%s.preflight.items[%d]", p, i)
+		switch {
+		case it.Name == "":
+			l.report(ip+".name", "required")
+		case seen[it.Name]:
+			l.report(ip+".name", "%q is already an item of the checklist (the standard items are %s)", it.Name, andList(upfactory.StandardPreflightItems))
+		}
+		seen[it.Name] = true
+		switch {
+		case len(it.Command) > 0 && it.Confirm:
+			l.report(ip, "set command or confirm: true, not both")
+		case len(it.Command) == 0 && !it.Confirm:
+			l.report(ip, "needs a command (argv) that checks it, or confirm: true for a person to confirm it")
+		}
+	}
+	for key, c := range map[string]*upfactory.PreflightCommand{"backups": s.Preflight.Backups, "release_tagged": s.Preflight.Tagged} {
+		if c != nil && len(c.Command) == 0 {
+			l.report(p+".preflight."+key+".command", "required: the argv that checks it")
+		}
+	}
+	if s.Drill.Speed < 1 && l.has(p+".drill.speed") {
+		l.report(p+".drill.speed", "must be 1 or more (it divides pauses and analysis durations), got %g", s.Drill.Speed)
+	}
 }
