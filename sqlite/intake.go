@@ -119,7 +119,7 @@ func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert [
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE candidates SET resolved_at = ? WHERE resolved_at IS NULL AND run_id != ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE candidates SET resolved_at = ? WHERE resolved_at IS NULL AND run_id != ? AND run_id != 0`,
 			run.Finished.UTC().Format(time.RFC3339Nano), runID); err != nil {
 			return fmt.Errorf("resolving candidates: %w", err)
 		}

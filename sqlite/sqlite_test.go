@@ -558,3 +558,9 @@ func TestTwoHandles(t *testing.T) {
 	wg.Wait()
 	mustVerify(t, dbs[0], int64(len(dbs)*goroutines*saves))
 }
+
+func TestLineStore(t *testing.T) {
+	storetest.RunLine(t, func(t *testing.T) storetest.LineStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}
