@@ -52,7 +52,8 @@ type CompatRun struct {
 	// Counts is the number of cells per outcome.
 	Counts map[string]int `json:"counts"`
 	// Outcome is fail when a cell failed, error when one erred (and none
-	// failed), else pass.
+	// failed), skipped when no cell passed (nothing was tested: never a
+	// pass), else pass.
 	Outcome string `json:"outcome"`
 	// Reused says the run was not redone: neither the candidate nor the
 	// services changed since it ran.
@@ -70,9 +71,24 @@ func (r *CompatRun) Summarize() {
 		r.Outcome = CompatFail
 	case r.Counts[CompatError] > 0:
 		r.Outcome = CompatError
+	case r.Counts[CompatPass] == 0:
+		r.Outcome = CompatSkipped
 	default:
 		r.Outcome = CompatPass
 	}
+}
+
+// ServiceOutcome is the run's outcome for one service's cells, as Outcome
+// is for all of them, and the counts behind it.
+func (r *CompatRun) ServiceOutcome(service string) (outcome string, counts map[string]int) {
+	sub := CompatRun{}
+	for _, c := range r.Cells {
+		if c.Service == service {
+			sub.Cells = append(sub.Cells, c)
+		}
+	}
+	sub.Summarize()
+	return sub.Outcome, sub.Counts
 }
 
 // CompatStore keeps compatibility runs.
