@@ -21,6 +21,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Details, when set, is what a program needs besides the message
+	// (the closed gates of a refused rollout); the API sends it as JSON.
+	Details any
 }
 
 func (e *Error) Error() string {

@@ -63,8 +63,12 @@ type Upgrade struct {
 	// Risk is the candidate's risk score when the upgrade last moved.
 	Risk   float64       `json:"risk"`
 	Stages []StageRecord `json:"stages"`
+	// RollbackUntil is how long the previous version stays warm after the
+	// rollout reached 100%: the verification stage lasts at least as long.
+	RollbackUntil time.Time `json:"rollback_until,omitzero"`
 	// Confirmed is set when intake on the new inventory no longer finds
-	// the candidate for the service: the delivery is confirmed.
+	// the candidate for the service (for the service's own release: when
+	// it became the stable version): the delivery is confirmed.
 	Confirmed bool      `json:"confirmed,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

@@ -65,6 +65,9 @@ type Rollout struct {
 	StepStartedAt time.Time `json:"step_started_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	// Candidates are the upgrades the rollout delivers (candidate IDs),
+	// the service's own release first.
+	Candidates []string `json:"candidates,omitempty"`
 	// CanaryReady is set once every canary instance passed readiness.
 	CanaryReady bool `json:"canary_ready"`
 	// ReadyDeadline is when the canary must be ready or the rollout fails.

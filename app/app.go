@@ -21,6 +21,7 @@ type Store interface {
 	upfactory.IntakeStore
 	upfactory.CompatStore
 	upfactory.PolicyStore
+	upfactory.LineStore
 }
 
 // App answers the CLI's and the API's requests.

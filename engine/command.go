@@ -9,8 +9,9 @@ import (
 	"github.com/upfactory/upfactory/rollout"
 )
 
-// StartRollout begins a rollout of version on service, on behalf of actor.
-func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) (*Status, error) {
+// StartRollout begins a rollout of version on service, on behalf of
+// actor, delivering candidates.
+func (e *Engine) StartRollout(ctx context.Context, name, version, actor string, candidates ...string) (*Status, error) {
 	s, err := e.service(name)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.st)
-	entries, err := rollout.Start(s.Service, next, version, actor, e.opts.Now())
+	entries, err := rollout.Start(s.Service, next, version, actor, e.opts.Now(), candidates...)
 	if err != nil {
 		return nil, err
 	}

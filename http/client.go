@@ -59,7 +59,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if resp.StatusCode >= 300 {
 		var e ErrorResponse
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return &upfactory.Error{Code: e.Error.Code, Message: e.Error.Message}
+			ue := &upfactory.Error{Code: e.Error.Code, Message: e.Error.Message}
+			if len(e.Error.Details) > 0 {
+				ue.Details = e.Error.Details
+			}
+			return ue
 		}
 		return upfactory.Errorf(FromErrorStatusCode(resp.StatusCode), "%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(data)))
 	}

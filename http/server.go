@@ -235,8 +235,9 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 // ErrorResponse is the body of every error answer.
 type ErrorResponse struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details,omitempty"`
 	} `json:"error"`
 }
 
@@ -249,6 +250,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var body ErrorResponse
 	body.Error.Code, body.Error.Message = code, msg
+	if e, ok := errors.AsType[*upfactory.Error](err); ok && e.Details != nil && code != upfactory.EINTERNAL {
+		if b, err := json.Marshal(e.Details); err == nil {
+			body.Error.Details = b
+		}
+	}
 	writeJSON(w, ErrorStatusCode(code), body)
 }
 

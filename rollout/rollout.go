@@ -5,6 +5,7 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func entry(now time.Time, actor, action string, r *upfactory.Rollout, subject, r
 
 // Start begins a rollout of version. It refuses a second rollout while one
 // runs and a version that is already stable.
-func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor string, now time.Time) ([]upfactory.LogEntry, error) {
+func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor string, now time.Time, candidates ...string) ([]upfactory.LogEntry, error) {
 	switch {
 	case Active(st):
 		return nil, upfactory.Errorf(upfactory.ECONFLICT, "a rollout of %s %s is already in progress (phase %s, step %d); abort it or wait for it to finish",
@@ -87,15 +88,19 @@ func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor st
 		StepStartedAt: now,
 		UpdatedAt:     now,
 		ReadyDeadline: now.Add(timeout),
+		Candidates:    slices.Clone(candidates),
 		Message:       fmt.Sprintf("starting %s instances; waiting for readiness until %s", version, now.Add(timeout).Format(time.TimeOnly)),
 	}
 	for _, c := range svc.Analysis.Checks {
 		r.Checks = append(r.Checks, upfactory.CheckStatus{Name: c.ID(), Metric: c.Metric, Provider: c.Provider, Rule: analysis.Rule(c), Status: upfactory.VerdictPending})
 	}
 	st.Rollout = r
+	values := map[string]any{"stable_version": r.StableVersion, "canary_version": version}
+	if len(candidates) > 0 {
+		values["candidates"] = strings.Join(candidates, ",")
+	}
 	entries = append(entries, entry(now, actor, "rollout.start", r, version,
-		fmt.Sprintf("rollout of %s from %s to %s started", svc.Name, r.StableVersion, version),
-		map[string]any{"stable_version": r.StableVersion, "canary_version": version}))
+		fmt.Sprintf("rollout of %s from %s to %s started", svc.Name, r.StableVersion, version), values))
 	return entries, nil
 }
 
