@@ -8,7 +8,14 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/gate"
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
@@ -86,21 +93,108 @@ func (a *App) Do(ctx context.Context, service string, cmd rollout.Command) (*eng
 	return eng.Do(ctx, service, cmd)
 }
 
-// StartRequest asks for a rollout of Version to Service.
+// StartRequest asks for a rollout of Version to Service, delivering
+// Candidates (IDs) besides the service's own release.
 type StartRequest struct {
-	Service string `json:"service"`
-	Version string `json:"version"`
-	Actor   string `json:"actor"`
+	Service    string   `json:"service"`
+	Version    string   `json:"version"`
+	Candidates []string `json:"candidates,omitempty"`
+	Actor      string   `json:"actor"`
 }
 
-// StartRollout starts a rollout once every gate before it is open.
+// StartRollout starts a rollout once every gate on the way into canary is
+// open, or refuses (ECONFLICT) listing every closed gate. The version's
+// own-release candidate is the one intake found, or is made now (logged)
+// so that the release goes through the same gates. The service's config
+// is snapshotted with the start.
 func (a *App) StartRollout(ctx context.Context, req StartRequest) (*engine.Status, error) {
 	eng, err := a.engine()
 	if err != nil {
 		return nil, err
 	}
-	if err := a.admit(ctx, req.Service, req.Version, a.now()); err != nil {
+	svc, err := a.delivered(req.Service)
+	if err != nil {
 		return nil, err
 	}
-	return eng.StartRollout(ctx, req.Service, req.Version, req.Actor)
+	if req.Version == "" {
+		return nil, upfactory.Errorf(upfactory.EINVALID, "a version is required")
+	}
+	if err := config.ValidVersion(req.Version); err != nil {
+		return nil, upfactory.Errorf(upfactory.EINVALID, "version %q: %s", req.Version, upfactory.ErrorMessage(err))
+	}
+	if req.Actor == "" {
+		req.Actor = "anonymous"
+	}
+	st, err := a.Store.State(ctx, svc.Name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case rollout.Active(st):
+		return nil, upfactory.Errorf(upfactory.ECONFLICT, "a rollout of %s %s is already in progress (phase %s, step %d); abort it or wait for it to finish",
+			svc.Name, st.Rollout.CanaryVersion, st.Rollout.Phase, st.Rollout.StepIndex)
+	case req.Version == st.StableVersion:
+		return nil, upfactory.Errorf(upfactory.ECONFLICT, "version %s is already the stable version of %s", req.Version, svc.Name)
+	}
+	delivered, err := a.candidatesFor(ctx, svc, req.Candidates)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	appc, err := a.appCandidate(ctx, svc, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	if appc == nil {
+		if appc, err = a.newAppCandidate(ctx, svc, req.Version, now); err != nil {
+			return nil, err
+		}
+		entry := upfactory.LogEntry{Time: now, Actor: req.Actor, Action: "candidate.add", Service: svc.Name, Subject: appc.ID,
+			Reason: fmt.Sprintf("rollout start names %s %s, which no candidate named: it enters the line as %s's own release", svc.Name, req.Version, svc.Name),
+			Values: map[string]any{"component": svc.Name, "from": appc.Current, "to": req.Version}}
+		if err := a.Store.AddCandidate(ctx, appc, entry); err != nil {
+			return nil, err
+		}
+		if appc, err = a.Store.Candidate(ctx, appc.ID); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.SyncLine(ctx); err != nil {
+		return nil, err
+	}
+	f, err := a.gather(ctx, svc, req.Version, appc, delivered, now)
+	if err != nil {
+		return nil, err
+	}
+	if closed := gate.Closed(canaryGates(f, a.Config().Policies, now)); len(closed) > 0 {
+		return nil, refused(svc.Name, req.Version, closed)
+	}
+	snap, err := snapshot(svc, req.Version, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.SaveSnapshot(ctx, snap); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(f.delivered))
+	for _, c := range f.delivered {
+		ids = append(ids, c.ID)
+	}
+	out, err := eng.StartRollout(ctx, svc.Name, req.Version, req.Actor, ids...)
+	if err != nil {
+		return nil, err
+	}
+	// The line follows the log; a failure here is caught up by the next sync.
+	_ = a.SyncLine(ctx)
+	return out, nil
+}
+
+// snapshot is svc's config as JSON, with its SHA-256.
+func snapshot(svc *upfactory.Service, version string, now time.Time) (upfactory.ConfigSnapshot, error) {
+	b, err := json.Marshal(svc)
+	if err != nil {
+		return upfactory.ConfigSnapshot{}, fmt.Errorf("snapshotting the config of %s: %w", svc.Name, err)
+	}
+	sum := sha256.Sum256(b)
+	return upfactory.ConfigSnapshot{Service: svc.Name, Version: version, At: now, SHA256: hex.EncodeToString(sum[:]), Config: string(b)}, nil
 }

@@ -81,6 +81,9 @@ func (a *App) CheckPolicies(ctx context.Context, only string, now time.Time) (*P
 // now nor a freeze of the config, listing those that do: a typo must not
 // be logged as an approval. It returns the service the ID is about, if any.
 func (a *App) overridable(ctx context.Context, id string, now time.Time) (service string, err error) {
+	if service, isGate, err := a.gateOverridable(ctx, id); isGate || err != nil {
+		return service, err
+	}
 	cfg := a.Config()
 	rep, err := a.CheckPolicies(ctx, "", now)
 	if err != nil {
@@ -99,9 +102,9 @@ func (a *App) overridable(ctx context.Context, id string, now time.Time) (servic
 	ids := policy.OverridableIDs(cfg.Policies, services, current)
 	if !slices.Contains(ids, id) {
 		if len(ids) == 0 {
-			return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q: policy check finds no violation now and the config has no freeze, so there is nothing to override", id)
+			return "", upfactory.Errorf(upfactory.EINVALID, "no gate or violation %q: policy check finds no violation now and the config has no freeze; %s", id, describeIDs(a.closedGateIDs(ctx)))
 		}
-		return "", upfactory.Errorf(upfactory.EINVALID, "no violation %q; the IDs that can be overridden now are:\n  %s", id, strings.Join(ids, "\n  "))
+		return "", upfactory.Errorf(upfactory.EINVALID, "no gate or violation %q; the policy IDs that can be overridden now are:\n  %s\n%s", id, strings.Join(ids, "\n  "), describeIDs(a.closedGateIDs(ctx)))
 	}
 	for _, svc := range services {
 		for _, f := range cfg.Policies.Freezes {
@@ -111,29 +114,6 @@ func (a *App) overridable(ctx context.Context, id string, now time.Time) (servic
 		}
 	}
 	return "", nil
-}
-
-// admit refuses a rollout that would start in a freeze, unless overridden.
-func (a *App) admit(ctx context.Context, service, version string, now time.Time) error {
-	{
-		cfg, db := a.Config(), a.Store
-		if len(cfg.Policies.Freezes) == 0 {
-			return nil
-		}
-		overrides, err := db.Overrides(ctx)
-		if err != nil {
-			return err
-		}
-		blocking := policy.Blocking(policy.CheckRolloutStart(cfg.Policies, service, now, overrides))
-		if len(blocking) == 0 {
-			return nil
-		}
-		var msgs []string
-		for _, v := range blocking {
-			msgs = append(msgs, v.Message)
-		}
-		return upfactory.Errorf(upfactory.ECONFLICT, "rollout of %s %s refused: %s", service, version, strings.Join(msgs, "; "))
-	}
 }
 
 // Override lets the violation id pass, as approver by with reason; it

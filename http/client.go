@@ -88,10 +88,11 @@ func (c *Client) Status(ctx context.Context, service string) (*engine.Status, er
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service), nil, &out)
 }
 
-// StartRollout starts a rollout of version.
-func (c *Client) StartRollout(ctx context.Context, service, version, actor string) (*engine.Status, error) {
+// StartRollout starts a rollout of version delivering candidates; a
+// refusal by the gates is ECONFLICT with the closed gates in its Details.
+func (c *Client) StartRollout(ctx context.Context, service, version, actor string, candidates ...string) (*engine.Status, error) {
 	var out engine.Status
-	return &out, c.do(ctx, http.MethodPost, "/api/v1/services/"+url.PathEscape(service)+"/rollouts", StartRequest{Version: version, Actor: actor}, &out)
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/services/"+url.PathEscape(service)+"/rollouts", StartRequest{Version: version, Actor: actor, Candidates: candidates}, &out)
 }
 
 // Do sends a rollout command: promote, approve, pause, resume, abort, rollback or cleanup.

@@ -136,6 +136,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 type StartRequest struct {
 	Version string `json:"version"`
 	Actor   string `json:"actor"`
+	// Candidates are the IDs of the upgrades the rollout delivers besides
+	// the service's own release.
+	Candidates []string `json:"candidates,omitempty"`
 }
 
 // ActionRequest is the body of POST /api/v1/services/{service}/actions/{action}.
@@ -163,7 +166,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, upfactory.Errorf(upfactory.EINVALID, "a version is required"))
 		return
 	}
-	st, err := s.App.StartRollout(r.Context(), app.StartRequest{Service: r.PathValue("service"), Version: req.Version, Actor: req.Actor})
+	st, err := s.App.StartRollout(r.Context(), app.StartRequest{Service: r.PathValue("service"), Version: req.Version, Actor: req.Actor, Candidates: req.Candidates})
 	if err != nil {
 		s.Error(w, r, err)
 		return

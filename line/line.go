@@ -29,8 +29,9 @@ type Facts struct {
 	Candidates []*upfactory.Candidate
 	// Resolved reports whether candidate id is resolved (or gone).
 	Resolved func(id string) bool
-	// NotesOpen reports whether candidate id may leave intake (gate.NotesGate).
-	NotesOpen func(c *upfactory.Candidate) bool
+	// NotesOpen reports whether candidate c may leave intake for service
+	// (gate.NotesGate).
+	NotesOpen func(c *upfactory.Candidate, service string) bool
 	// CompatRun is the ID of the latest compat run of candidate id, 0 for none.
 	CompatRun func(id string) int64
 	Now       time.Time
@@ -294,7 +295,7 @@ func (l *Line) settle(f Facts) {
 				l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "intake no longer finds it: resolved without a rollout", "resolved", 0)
 				continue
 			}
-			if f.NotesOpen != nil && f.NotesOpen(c) {
+			if f.NotesOpen != nil && f.NotesOpen(c, u.Service) {
 				u.Risk = c.Risk.Total
 				l.move(u, upfactory.StageRisk, now, upfactory.ActorSystem, fmt.Sprintf("release notes read and acknowledged; risk %.0f", c.Risk.Total), "notes gate open", 0)
 			}

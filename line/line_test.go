@@ -41,7 +41,7 @@ func (w *world) sync(now time.Time) {
 		}
 	}
 	l.Derive(w.log[w.cursor:], line.Facts{Services: w.services, Candidates: open, Now: now,
-		NotesOpen: func(c *upfactory.Candidate) bool { return w.notes[c.ID] },
+		NotesOpen: func(c *upfactory.Candidate, _ string) bool { return w.notes[c.ID] },
 		CompatRun: func(id string) int64 { return w.compat[id] }})
 	_, entries := l.Changed()
 	for _, e := range entries {

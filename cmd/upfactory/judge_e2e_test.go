@@ -96,12 +96,12 @@ func judgeConfig(t *testing.T, dir, promAddr, promTimeout, steps, checks string)
 	}
 	cfg := strings.NewReplacer("APIPORT", apiPort, "DIR", filepath.Join(dir, "data"), "PROMURL", promAddr,
 		"PROMTIMEOUT", promTimeout, "BINARY", fmt.Sprintf("%q", binary), "ROUTERPORT", routerPort,
-		"STEPS", steps, "CHECKS", checks).Replace(`server: {listen: 127.0.0.1:APIPORT, data_dir: DIR, tick_interval: 100ms}
+		"STEPS", steps, "CHECKS", checks, "GATESOFF", gatesOff).Replace(`server: {listen: 127.0.0.1:APIPORT, data_dir: DIR, tick_interval: 100ms}
 prometheus: {address: PROMURL, timeout: PROMTIMEOUT}
 services:
   - name: checkout
     owner: payments-team
-    stable_version: 1.0.0
+    stable_version: 1.0.0GATESOFF
     target:
       type: exec
       command: [BINARY, "shop", "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"]

@@ -79,7 +79,7 @@ func TestPolicyCheck(t *testing.T) {
 	// A typo is refused with the IDs that exist, and nothing is logged.
 	_, before, _ := run(t, "log", "-c", cfg, "-o", "json")
 	code, _, errb := run(t, "policy", "override", "bundle:weeky", "--as", "carol", "--reason", "typo", "-c", cfg)
-	if code != exitUsage || !strings.Contains(errb, `no violation "bundle:weeky"`) || !strings.Contains(errb, wantBundle) || !strings.Contains(errb, wantAck) {
+	if code != exitUsage || !strings.Contains(errb, `no gate or violation "bundle:weeky"`) || !strings.Contains(errb, wantBundle) || !strings.Contains(errb, wantAck) {
 		t.Errorf("override of an unknown ID: exit %d, want %d listing the valid IDs:\n%s", code, exitUsage, errb)
 	}
 	if _, after, _ := run(t, "log", "-c", cfg, "-o", "json"); after != before {

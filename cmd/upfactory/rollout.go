@@ -25,17 +25,24 @@ func newRolloutCmd(g *globals) *cobra.Command {
 	cmd := group(&cobra.Command{Use: "rollout", Short: "Start, watch and steer progressive rollouts"})
 
 	var version, as string
+	var candidates []string
 	var wait bool
 	var waitTimeout time.Duration
 	start := &cobra.Command{
-		Use:   "start SERVICE --version V",
-		Short: "Start a canary rollout of a new version",
+		Use:   "start SERVICE --version V [--candidate ID ...]",
+		Short: "Start a canary rollout of a new version, once every gate on the way into canary is open",
+		Long: `Start a canary rollout of version V of SERVICE. V is the service's own
+release: the candidate intake found for it, or a new one made now. A library
+bump or OS/runtime patch reaches production inside such a release: name the
+candidates V delivers with --candidate. Every gate on the way into canary
+(release notes, compat, freeze, window, preflight, drill) must be open; a
+refusal (exit 1) lists every closed gate with the command that opens it.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version == "" {
 				return usageErr("--version is required")
 			}
-			st, err := g.client().StartRollout(cmd.Context(), args[0], version, as)
+			st, err := g.client().StartRollout(cmd.Context(), args[0], version, as, candidates...)
 			if err != nil {
 				return err
 			}
@@ -47,6 +54,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 	}
 	start.Flags().StringVar(&version, "version", "", "version to roll out")
 	start.Flags().StringVar(&as, "as", currentUser(), "who starts it, for the operation log")
+	start.Flags().StringSliceVar(&candidates, "candidate", nil, "a candidate the version delivers (repeat, or comma-separated)")
 	start.Flags().BoolVar(&wait, "wait", false, "watch until the rollout ends or needs a person; exit 0 completed, 1 rolled back/aborted/failed, 3 waits for a person, 4 --timeout")
 	start.Flags().DurationVar(&waitTimeout, "timeout", 0, "with --wait: give up after this long, exit 4 (0: no limit)")
 	cmd.AddCommand(start)
