@@ -26,3 +26,16 @@ func TestDurationHuman(t *testing.T) {
 		}
 	}
 }
+
+func TestDurationRound(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45*time.Second + 400*time.Millisecond: "45s",
+		12*time.Minute + 59*time.Second:       "12m",
+		3*time.Hour + 10*time.Minute:          "3h10m",
+		50 * time.Hour:                        "2d2h",
+	} {
+		if got := upfactory.Duration(d).Round(); got != want {
+			t.Errorf("Duration(%s).Round() = %q, want %q", d, got, want)
+		}
+	}
+}

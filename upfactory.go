@@ -41,6 +41,20 @@ func (d Duration) Human() string {
 	return t.Round(time.Second).String()
 }
 
+// Round is d for a board column: 45s, 12m, 3h10m, 2d4h.
+func (d Duration) Round() string {
+	t := time.Duration(d)
+	switch {
+	case t < time.Minute:
+		return t.Round(time.Second).String()
+	case t < time.Hour:
+		return fmt.Sprintf("%dm", int(t/time.Minute))
+	case t < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(t/time.Hour), int(t%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%dh", int(t/(24*time.Hour)), int(t%(24*time.Hour)/time.Hour))
+}
+
 // MarshalText writes d as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 

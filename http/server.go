@@ -86,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/log/verify", s.handleVerify)
 	s.intakeRoutes(mux)
 	s.configRoutes(mux)
+	s.lineRoutes(mux)
 	return mux
 }
 

@@ -241,7 +241,27 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 	}
 	ack.Flags().StringVar(&as, "as", "", "who acknowledges (required)")
 	ack.MarkFlagRequired("as")
-	cmd.AddCommand(listCmd, show, ack)
+	var nnAs, nnReason string
+	noNotes := &cobra.Command{
+		Use:   "no-notes ID --as NAME [--reason TEXT]",
+		Short: "Record that a candidate has no release notes, so it can leave intake (logged)",
+		Args:  cobra.ExactArgs(1),
+		RunE: withApp(&cfgPath, func(ctx context.Context, a *app.App, args []string) error {
+			o, err := a.NoNotes(ctx, args[0], nnAs, nnReason)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return g.printJSON(o)
+			}
+			fmt.Fprintf(g.stdout, "%s: %s, recorded by %s; the notes gate (%s) is open\n", args[0], o.Reason, o.By, o.ID)
+			return nil
+		}),
+	}
+	noNotes.Flags().StringVar(&nnAs, "as", "", "who records it (required)")
+	noNotes.Flags().StringVar(&nnReason, "reason", "", "how you know, for the log")
+	noNotes.MarkFlagRequired("as")
+	cmd.AddCommand(listCmd, show, ack, noNotes)
 	return cmd
 }
 

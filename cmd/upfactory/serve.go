@@ -117,6 +117,34 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
+// lineInterval is how often serve derives the line from the log.
+const lineInterval = time.Second
+
+// followLine keeps the line up to date with the operation log: the
+// stages of every upgrade follow the rollouts and intake runs. A failure
+// is logged and tried again; the line's cursor only moves with a save.
+func (s *Server) followLine(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.App.SyncLine(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			s.Logger.Error("deriving the line from the operation log; trying again", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.Logger.Info("the line is up to date with the operation log again")
+			failing = false
+		}
+	}
+}
+
 // configCheckInterval is how often serve looks whether its config file
 // changed without a reload.
 const configCheckInterval = 2 * time.Second
@@ -235,6 +263,7 @@ func (s *Server) Open(ctx context.Context) error {
 		s.Engine.Run(ctx)
 	}()
 	s.wg.Go(func() { s.schedule(ctx) })
+	s.wg.Go(func() { s.followLine(ctx, lineInterval) })
 	if s.ConfigPath != "" {
 		s.wg.Go(func() { s.watchConfigFile(ctx, configCheckInterval) })
 	}
