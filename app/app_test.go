@@ -1,0 +1,284 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/app"
+	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/gate"
+	"github.com/upfactory/upfactory/intake"
+	"github.com/upfactory/upfactory/proxy"
+	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/static"
+)
+
+func backend(t *testing.T) string {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// world is the application layer over a real SQLite store and an engine
+// delivering "shop" (static instances, real HTTP servers) behind the
+// built-in router, with shop's changelog as its release notes.
+type world struct {
+	app   *app.App
+	db    *sqlite.DB
+	cfg   *upfactory.Config
+	clock time.Time
+}
+
+const changelog = `# Changelog
+## [1.2.0] - 2026-11-21
+### Removed
+- The legacy /api/v0/cart endpoint.
+## [1.1.0] - 2026-11-20
+### Changed
+- A new cache.
+## [1.0.0] - 2026-10-01
+### Added
+- First release.
+`
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "CHANGELOG.md"), []byte(changelog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lodash := "# Changelog\n## [4.17.21] - 2021-02-20\n### Fixed\n- Prototype pollution.\n## [4.17.0] - 2016-11-01\n### Added\n- Things.\n"
+	if err := os.WriteFile(filepath.Join(dir, "lodash.md"), []byte(lodash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`server: {data_dir: %s}
+feeds:
+  release_notes: [{component: shop, path: CHANGELOG.md}, {component: lodash, path: lodash.md}]
+services:
+  - name: shop
+    owner: shop-team
+    owners: {canary: sre-oncall}
+    stable_version: 1.0.0
+    target:
+      type: static
+      versions: {"1.0.0": [%q], "1.2.0": [%q], "1.3.0": [%q]}
+    router: {type: builtin, listen: "127.0.0.1:0"}
+    strategy:
+      canary:
+        steps: [{weight: 5}, {approval: {role: approver}}, {weight: 100}]
+    analysis:
+      checks: [{metric: error_rate, max: 1%%}]
+  - name: blog
+    owner: web
+    inventory: [{type: component, name: lodash, ecosystem: npm, version: 4.17.0, layer: dependency}]
+`, filepath.Join(dir, "data"), backend(t), backend(t), backend(t))
+	path := filepath.Join(dir, "upfactory.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := cfg.Service("shop")
+	p := proxy.New(proxy.Options{Service: "shop"})
+	target, err := static.New(svc, static.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{db: db, cfg: cfg, clock: time.Now()}
+	eng := engine.New(db, []engine.Runtime{{Service: svc, Target: target, Router: p, Metrics: p}}, engine.Options{Now: w.now})
+	if err := eng.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close(ctx, true) })
+	w.app = &app.App{Config: func() *upfactory.Config { return cfg }, Store: db, Engine: eng, Now: w.now}
+	if _, err := intake.Run(ctx, intake.Options{Config: cfg, Store: db, Trigger: "test", Now: w.now}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) now() time.Time { return w.clock }
+
+func (w *world) logLen(t *testing.T) int {
+	t.Helper()
+	entries, err := w.db.Log(context.Background(), upfactory.LogFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func closedGates(t *testing.T, err error) []string {
+	t.Helper()
+	e, ok := err.(*upfactory.Error)
+	if !ok || e.Code != upfactory.ECONFLICT {
+		t.Fatalf("want a refusal (ECONFLICT), got %v", err)
+	}
+	d, _ := e.Details.(map[string]any)
+	rs, _ := d["closed_gates"].([]gate.Result)
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Gate)
+		if r.Command == "" || r.Reason == "" {
+			t.Errorf("closed gate %s without a reason or a command: %+v", r.ID, r)
+		}
+		if !strings.Contains(e.Message, r.ID) {
+			t.Errorf("the refusal's message does not list %s:\n%s", r.ID, e.Message)
+		}
+	}
+	return out
+}
+
+func TestRolloutStartListsEveryClosedGateUntilEachOpens(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	cands, err := w.db.Candidates(ctx, upfactory.CandidateFilter{Service: "shop"})
+	if err != nil || len(cands) != 1 || cands[0].Recommended != "1.2.0" || cands[0].Status != upfactory.CandidateNeedsAck {
+		t.Fatalf("intake should find shop's own 1.2.0 with a breaking item: %+v, %v", cands, err)
+	}
+	shop := cands[0]
+
+	_, err = w.app.StartRollout(ctx, app.StartRequest{Service: "shop", Version: "1.2.0", Actor: "alice"})
+	got := closedGates(t, err)
+	if strings.Join(got, ",") != "notes,compat,preflight,drill" {
+		t.Errorf("closed gates %v, want notes, compat, preflight and drill", got)
+	}
+	b, err := w.app.Board(ctx, app.BoardFilter{Service: "shop"})
+	if err != nil || len(b.Upgrades) != 1 {
+		t.Fatalf("board: %+v, %v", b, err)
+	}
+	if u := b.Upgrades[0]; u.Stage != upfactory.StageIntake || u.Owner != "shop-team" || len(u.BlockedBy) == 0 || u.BlockedBy[0].Gate != "notes" ||
+		!strings.Contains(u.Next, "candidates ack "+shop.ID) {
+		t.Errorf("board item %+v: want intake, owned by shop-team, blocked by the notes gate, next the ack", u)
+	}
+
+	if _, err := intake.Ack(ctx, w.db, shop.ID, "bob", w.now()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.app.StartRollout(ctx, app.StartRequest{Service: "shop", Version: "1.2.0", Actor: "alice"})
+	if got := closedGates(t, err); strings.Join(got, ",") != "compat,preflight,drill" {
+		t.Errorf("after the ack: closed gates %v", got)
+	}
+	b, _ = w.app.Board(ctx, app.BoardFilter{Service: "shop"})
+	if u := b.Upgrades[0]; u.Stage != upfactory.StageRisk || !strings.Contains(u.Next, "compat run "+shop.ID) {
+		t.Errorf("after the ack: %+v, want risk with compat next", u)
+	}
+
+	// Override the rest, as a named approver: each logged; then it starts.
+	for _, id := range []string{gate.CompatID("shop", "1.2.0"), gate.PreflightID("shop", "1.2.0"), gate.DrillID("shop", "1.2.0")} {
+		if _, err := w.app.Override(ctx, id, "erin", "test of the override path"); err != nil {
+			t.Fatalf("override %s: %v", id, err)
+		}
+	}
+	st, err := w.app.StartRollout(ctx, app.StartRequest{Service: "shop", Version: "1.2.0", Actor: "alice"})
+	if err != nil {
+		t.Fatalf("with every gate open or overridden: %v", err)
+	}
+	if st.CanaryVersion != "1.2.0" {
+		t.Fatalf("status %+v", st)
+	}
+	b, _ = w.app.Board(ctx, app.BoardFilter{Service: "shop"})
+	if u := b.Upgrades[0]; u.Stage != upfactory.StageCanary || u.Owner != "sre-oncall" || u.Version != "1.2.0" {
+		t.Errorf("after the start: %+v, want canary owned by sre-oncall (owners.canary)", u)
+	}
+	snaps, err := w.db.Snapshots(ctx, "shop", 0)
+	if err != nil || len(snaps) != 1 || snaps[0].Version != "1.2.0" || snaps[0].SHA256 == "" {
+		t.Errorf("a rollout start takes a config snapshot: %+v, %v", snaps, err)
+	}
+}
+
+func TestBadRolloutRequestsChangeNothing(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	blog, err := w.db.Candidates(ctx, upfactory.CandidateFilter{Service: "blog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.logLen(t)
+	for _, tc := range []struct {
+		name string
+		req  app.StartRequest
+		code string
+		msg  string
+	}{
+		{"unknown candidate", app.StartRequest{Service: "shop", Version: "1.2.0", Candidates: []string{"c-nope"}}, upfactory.EINVALID, "no candidate c-nope"},
+		{"a candidate of another service", app.StartRequest{Service: "shop", Version: "1.2.0", Candidates: []string{candidateOf(t, blog)}}, upfactory.EINVALID, "does not affect shop"},
+		{"an intake-only service", app.StartRequest{Service: "blog", Version: "1.0.0"}, upfactory.EINVALID, "no target"},
+		{"an unknown service", app.StartRequest{Service: "cart", Version: "1.0.0"}, upfactory.ENOTFOUND, "unknown service"},
+		{"the stable version", app.StartRequest{Service: "shop", Version: "1.0.0"}, upfactory.ECONFLICT, "already the stable version"},
+	} {
+		_, err := w.app.StartRollout(ctx, tc.req)
+		if upfactory.ErrorCode(err) != tc.code || !strings.Contains(upfactory.ErrorMessage(err), tc.msg) {
+			t.Errorf("%s: %v, want %s with %q", tc.name, err, tc.code, tc.msg)
+		}
+	}
+	if after := w.logLen(t); after != before {
+		t.Errorf("refused requests appended %d log entries", after-before)
+	}
+	_, err = w.app.Override(ctx, "compat:nope:1.2.0", "erin", "typo")
+	if upfactory.ErrorCode(err) != upfactory.EINVALID || !strings.Contains(upfactory.ErrorMessage(err), "no service nope") {
+		t.Errorf("override of a gate of an unknown service: %v", err)
+	}
+	_, err = w.app.Override(ctx, "compatt:shop:1.2.0", "erin", "typo")
+	if upfactory.ErrorCode(err) != upfactory.EINVALID || !strings.Contains(upfactory.ErrorMessage(err), "compat:SERVICE:VERSION") {
+		t.Errorf("override of an unknown gate: %v", err)
+	}
+}
+
+func candidateOf(t *testing.T, cs []*upfactory.Candidate) string {
+	t.Helper()
+	if len(cs) == 0 {
+		t.Fatal("no candidate")
+	}
+	return cs[0].ID
+}
+
+func TestAVersionNoCandidateNamesEntersTheLine(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.app.StartRollout(ctx, app.StartRequest{Service: "shop", Version: "1.3.0", Actor: "alice"})
+	if got := closedGates(t, err); got[0] != "notes" {
+		t.Errorf("closed gates %v: a release no notes describe starts at the notes gate", got)
+	}
+	var made *upfactory.Candidate
+	cands, _ := w.db.Candidates(ctx, upfactory.CandidateFilter{Service: "shop"})
+	for _, c := range cands {
+		if c.Recommended == "1.3.0" {
+			made = c
+		}
+	}
+	if made == nil || made.Layer != upfactory.LayerApp || made.Current != "1.0.0" {
+		t.Fatalf("no app-release candidate for 1.3.0: %+v", cands)
+	}
+	if _, err := w.app.NoNotes(ctx, made.ID, "carol", "internal build"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.app.StartRollout(ctx, app.StartRequest{Service: "shop", Version: "1.3.0", Actor: "alice"})
+	if got := closedGates(t, err); got[0] != "compat" {
+		t.Errorf("after no-notes: closed %v", got)
+	}
+	// Intake does not resolve it: it was named by a rollout, not found.
+	if _, err := intake.Run(ctx, intake.Options{Config: w.cfg, Store: w.db, Trigger: "test", Now: w.now}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := w.db.Candidate(ctx, made.ID); err != nil || c.Status == upfactory.CandidateResolved {
+		t.Errorf("intake resolved the candidate a rollout named: %+v, %v", c, err)
+	}
+}
