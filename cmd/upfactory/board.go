@@ -129,4 +129,3 @@ func age(u app.BoardItem) string {
 	}
 	return upfactory.Duration(time.Duration(u.InStageSeconds * float64(time.Second))).Round()
 }
-

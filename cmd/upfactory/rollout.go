@@ -37,7 +37,7 @@ bump or OS/runtime patch reaches production inside such a release: name the
 candidates V delivers with --candidate. Every gate on the way into canary
 (release notes, compat, freeze, window, preflight, drill) must be open; a
 refusal (exit 1) lists every closed gate with the command that opens it.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version == "" {
 				return usageErr("--version is required")
