@@ -96,6 +96,7 @@ type Status struct {
 	Message         string                  `json:"message"`
 	Health          upfactory.Health        `json:"health"`
 	RolloutID       string                  `json:"rollout_id,omitempty"`
+	Candidates      []string                `json:"candidates,omitempty"`
 	Steps           []string                `json:"steps"`
 	StartedAt       time.Time               `json:"started_at,omitzero"`
 	UpdatedAt       time.Time               `json:"updated_at,omitzero"`
@@ -151,6 +152,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 	if r := st.Rollout; r != nil {
 		out.Phase, out.StepIndex, out.CanaryWeight = r.Phase, r.StepIndex, r.CanaryWeight
 		out.CanaryVersion, out.Message, out.RolloutID = r.CanaryVersion, r.Message, r.ID
+		out.Candidates = r.Candidates
 		out.StartedAt, out.UpdatedAt = r.StartedAt, r.UpdatedAt
 		out.Checks, out.Approvals, out.Score, out.Mirror = r.Checks, r.Approvals, r.Score, r.Mirror
 		steps := s.Service.Strategy.Canary.Steps
