@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
+	"github.com/upfactory/upfactory/app"
+	"github.com/upfactory/upfactory/compat"
+	"github.com/upfactory/upfactory/gate"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +72,16 @@ type demoSummary struct {
 	LogVerified          bool   `json:"log_verified"`
 	DataDir              string `json:"data_dir"`
 	RollbackWindowActive bool   `json:"rollback_window_active"`
+	// The line: compat outcomes, the gates that held the bad version,
+	// the drill and preflight of the good one, and the board at the end.
+	BadCompat            string   `json:"bad_compat"`
+	GatesHeldBad         []string `json:"gates_held_bad"`
+	GoodCompat           string   `json:"good_compat"`
+	DrillPassed          bool     `json:"drill_passed"`
+	DrillRollbackSeconds float64  `json:"drill_rollback_seconds"`
+	DrillFailedRequests  int64    `json:"drill_failed_requests"`
+	Preflight            string   `json:"preflight"`
+	BoardStages          []string `json:"board"`
 }
 
 func freePort() (string, error) {
@@ -195,8 +210,34 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	sum.CandidatesDay1 = len(rep.Candidates)
 	printCandidates(out, rep)
 
-	p("\n== 2. Rolling out %s: %s", badVersion, shop.Profiles[badVersion].Note)
-	bad, err := followRollout(ctx, out, client, badVersion, res, "")
+	line := &demoLine{srv: srv, out: out, p: p, ctx: ctx}
+	p("\n== 2. %s on the line: its notes are read; compat runs it in a staging twin under load", badVersion)
+	badCand, err := line.appCandidate(badVersion)
+	if err != nil {
+		return nil, err
+	}
+	run, err := line.compat(badCand.ID)
+	if err != nil {
+		return nil, err
+	}
+	sum.BadCompat = run.Outcome
+	p("   rollout start %s:", badVersion)
+	closed, err := line.refused(badVersion)
+	if err != nil {
+		return nil, err
+	}
+	sum.GatesHeldBad = closed
+	line.board(false)
+
+	p("\n== 3. An approver pushes %s through as an emergency change, overriding the gates (each logged); the canary is the last line", badVersion)
+	for _, id := range []string{gate.CompatID(demoService, badVersion), gate.DrillID(demoService, badVersion), gate.PreflightID(demoService, badVersion)} {
+		if _, err := srv.App.Override(ctx, id, "demo-approver", "emergency change: the staging failure looked like noise"); err != nil {
+			return nil, err
+		}
+		p("   override %s by demo-approver", id)
+	}
+	p("\n   Rolling out %s: %s", badVersion, shop.Profiles[badVersion].Note)
+	bad, err := followRollout(ctx, out, client, badVersion, res, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +262,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		p("   time from its first failed response to canary weight 0: %.1fs", sum.SecondsToRollback)
 	}
 
-	p("\n== 3. %s is released; intake sees the new notes, with a breaking item to acknowledge", goodVersion)
+	p("\n== 4. %s is released; intake sees the new notes, with a breaking item to acknowledge", goodVersion)
 	if err := writeDemoFile(dir, "CHANGELOG-1.2.0.md", "feeds/shop.CHANGELOG.md"); err != nil {
 		return nil, err
 	}
@@ -230,6 +271,16 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	sum.CandidatesDay2 = len(rep.Candidates)
 	printCandidates(out, rep)
+	goodCand, err := line.appCandidate(goodVersion)
+	if err != nil {
+		return nil, err
+	}
+	var carried []string // what 1.2.0 delivers besides itself: the x/net fix
+	for _, c := range rep.Candidates {
+		if c.Layer != upfactory.LayerApp && slices.Contains(c.Services, demoService) {
+			carried = append(carried, c.ID)
+		}
+	}
 	for _, c := range rep.Candidates {
 		if c.Status == upfactory.CandidateNeedsAck {
 			if _, err := intake.Ack(ctx, srv.Store, c.ID, "demo-approver", time.Now()); err != nil {
@@ -238,9 +289,52 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 			p("   %s: breaking items acknowledged by demo-approver; it may leave intake", c.ID)
 		}
 	}
+	for _, id := range carried {
+		if _, err := srv.App.NoNotes(ctx, id, "demo-approver", "the module publishes no changelog; its advisories say what the fix is"); err != nil {
+			return nil, err
+		}
+		p("   %s: recorded by demo-approver: no release notes exist (the advisories are the notes)", id)
+	}
 
-	p("\n== 4. Rolling out %s (healthy), through an approval gate to 100%%", goodVersion)
-	good, err := followRollout(ctx, out, client, goodVersion, res, "demo-approver")
+	p("\n== 5. %s by the book: compat, a rollback drill, a preflight, then the rollout (it carries the golang.org/x/net fix)", goodVersion)
+	for i, id := range append([]string{goodCand.ID}, carried...) {
+		if run, err = line.compat(id); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			sum.GoodCompat = run.Outcome // the release's own run, in its twin
+		}
+	}
+	p("   rollback drill of %s in a staging twin (drill.speed 4):", goodVersion)
+	dr, err := srv.App.Drill(ctx, demoService, goodVersion, "demo-sre", func(msg string) { p("     %s", msg) })
+	if err != nil {
+		return nil, err
+	}
+	sum.DrillPassed, sum.DrillRollbackSeconds, sum.DrillFailedRequests = dr.Passed, dr.RollbackSeconds, dr.FailedRequests
+	p("   drill: %s — rollback to weight 0 in %s, %d of %d requests failed", map[bool]string{true: "PASSED", false: "FAILED"}[dr.Passed],
+		upfactory.Duration(time.Duration(dr.RollbackSeconds*float64(time.Second))).Human(), dr.FailedRequests, dr.Requests)
+	pre, err := srv.App.Preflight(ctx, demoService, goodVersion, "demo-sre")
+	if err != nil {
+		return nil, err
+	}
+	p("   preflight: %s", pre.Line)
+	for _, c := range []struct{ item, by, note string }{
+		{"backups", "demo-dba", "last night's dump restored to staging and checked"},
+		{"support-briefed", "demo-support-lead", "briefed on the removal of /api/v0/cart"},
+	} {
+		if err := srv.App.Confirm(ctx, demoService, c.item, goodVersion, c.by, c.note); err != nil {
+			return nil, err
+		}
+		p("   %s confirmed by %s: %s", c.item, c.by, c.note)
+	}
+	if pre, err = srv.App.Preflight(ctx, demoService, goodVersion, "demo-sre"); err != nil {
+		return nil, err
+	}
+	sum.Preflight = pre.Verdict
+	p("   preflight: %s", pre.Line)
+
+	p("\n   Rolling out %s (healthy), through an approval gate to 100%%", goodVersion)
+	good, err := followRollout(ctx, out, client, goodVersion, res, "demo-approver", carried)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +342,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	sum.RollbackWindowActive = good.PreviousVersion != ""
 	p("   -> %s: %s", good.Phase, good.Message)
 
-	p("\n== 5. The shop now runs %s; intake again, with its new SBOM", good.StableVersion)
+	p("\n== 6. The shop now runs %s; intake again, with its new SBOM", good.StableVersion)
 	if err := writeDemoFile(dir, "shop-1.2.0.cdx.json", "inventory/shop.cdx.json"); err != nil {
 		return nil, err
 	}
@@ -257,6 +351,13 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	sum.CandidatesAfter, sum.CandidatesResolved = len(rep.Candidates), rep.Run.CandidatesResolved
 	printCandidates(out, rep)
+	p("\n== The board: every upgrade, its stage, owner and what it waits for")
+	b := line.board(true)
+	if b != nil {
+		for _, u := range b.Upgrades {
+			sum.BoardStages = append(sum.BoardStages, u.ID+" "+string(u.Stage))
+		}
+	}
 
 	stopLoad()
 	<-loadDone
@@ -271,13 +372,17 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	sum.OK = sum.BadRollout == string(upfactory.PhaseRolledBack) && sum.GoodRollout == string(upfactory.PhaseCompleted) &&
 		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified &&
-		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0
+		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0 && sum.BadCompat == upfactory.CompatFail && len(sum.GatesHeldBad) > 0 &&
+		sum.GoodCompat == upfactory.CompatPass && sum.DrillPassed && sum.Preflight == upfactory.PreflightGo
 
 	p("\n== Summary")
 	p("  requests sent by simulated users:   %d (%.0f/s on average; they asked for up to %g/s)", sum.Requests, sum.RequestRate, rate)
 	p("  requests the router failed to deliver: %d", sum.DeliveryFailures)
-	p("  bad version %s: %s automatically; %d requests reached it, %d failed", badVersion, sum.BadRollout, sum.BadRequests, sum.Bad5xx)
-	p("  good version %s: %s; now stable, %s kept warm for a one-command rollback", goodVersion, sum.GoodRollout, cfg.Services[0].StableVersion)
+	p("  bad version %s: compat %s, held by %s; pushed through by overrides, %s automatically; %d requests reached it, %d failed",
+		badVersion, sum.BadCompat, strings.Join(sum.GatesHeldBad, ", "), sum.BadRollout, sum.BadRequests, sum.Bad5xx)
+	p("  good version %s: compat %s, drill %s (rollback %.3fs, %d failed requests), preflight %s; %s; now stable, %s kept warm for a one-command rollback",
+		goodVersion, sum.GoodCompat, map[bool]string{true: "passed", false: "FAILED"}[sum.DrillPassed], sum.DrillRollbackSeconds, sum.DrillFailedRequests,
+		sum.Preflight, sum.GoodRollout, cfg.Services[0].StableVersion)
 	p("  intake: %d candidates on day 1, %d after %s was released, %d once it runs (%d resolved)",
 		sum.CandidatesDay1, sum.CandidatesDay2, goodVersion, sum.CandidatesAfter, sum.CandidatesResolved)
 	p("  operation log: %d entries, hash chain %s", sum.LogEntries, map[bool]string{true: "verified", false: "NOT verified"}[sum.LogVerified])
@@ -316,8 +421,8 @@ const demoProgressEvery = 3 * time.Second
 
 // followRollout starts a rollout and prints its progress until it ends,
 // approving any gate as approver when one is given.
-func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version string, res *loadgen.Result, approver string) (*engine.Status, error) {
-	st, err := c.StartRollout(ctx, demoService, version, "demo")
+func followRollout(ctx context.Context, out io.Writer, c *uhttp.Client, version string, res *loadgen.Result, approver string, candidates []string) (*engine.Status, error) {
+	st, err := c.StartRollout(ctx, demoService, version, "demo", candidates...)
 	if err != nil {
 		return nil, err
 	}
@@ -413,4 +518,88 @@ func printCandidates(out io.Writer, rep *intake.Report) {
 		}
 		fmt.Fprintf(out, "   %s  risk %4.1f  %-18s %s → %-8s %-9s %s\n", c.ID, c.Risk.Total, c.Component, c.Current, c.Recommended, c.Status, strings.Join(why, ", "))
 	}
+}
+
+// demoLine runs the line's steps of the demo through the application
+// layer, as the CLI would, and prints them.
+type demoLine struct {
+	srv *Server
+	out io.Writer
+	p   func(format string, args ...any)
+	ctx context.Context
+}
+
+// appCandidate is the candidate intake found for the shop's own release.
+func (d *demoLine) appCandidate(version string) (*upfactory.Candidate, error) {
+	cands, err := d.srv.Store.Candidates(d.ctx, upfactory.CandidateFilter{Service: demoService})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cands {
+		if c.Component == demoService && c.Recommended == version {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("intake found no candidate for %s %s", demoService, version)
+}
+
+// compat runs the compatibility matrix of candidate id in a staging twin.
+func (d *demoLine) compat(id string) (*upfactory.CompatRun, error) {
+	cfg := d.srv.cfg()
+	start := time.Now()
+	r, err := compat.Run(d.ctx, compat.Options{Config: cfg, Store: d.srv.Store, Actor: "demo-sre",
+		Twin:     compat.TargetTwin(cfg.Server.DataDir, nil),
+		Progress: func(msg string) { d.p("     [%4.1fs] %s", time.Since(start).Seconds(), msg) }}, id)
+	if err != nil {
+		return nil, err
+	}
+	n := r.Counts
+	d.p("   compat of %s: %s (%d pass, %d fail, %d skipped, %d error)", id, strings.ToUpper(r.Outcome),
+		n[upfactory.CompatPass], n[upfactory.CompatFail], n[upfactory.CompatSkipped], n[upfactory.CompatError])
+	for _, c := range r.Cells {
+		if c.Outcome == upfactory.CompatFail || c.Outcome == upfactory.CompatError {
+			d.p("     %s %s %s: %s", strings.ToUpper(c.Outcome), c.Kind, c.Component, oneLine(c.Reason, 110))
+		}
+	}
+	return r, nil
+}
+
+// refused asks for a rollout of version and prints the gates that hold it.
+func (d *demoLine) refused(version string) ([]string, error) {
+	_, err := d.srv.App.StartRollout(d.ctx, app.StartRequest{Service: demoService, Version: version, Actor: "demo-sre"})
+	if err == nil {
+		return nil, fmt.Errorf("the rollout of %s started with gates closed", version)
+	}
+	if upfactory.ErrorCode(err) != upfactory.ECONFLICT {
+		return nil, err
+	}
+	for _, l := range strings.Split(upfactory.ErrorMessage(err), "\n") {
+		d.p("     %s", l)
+	}
+	var gates []string
+	if e, ok := errors.AsType[*upfactory.Error](err); ok {
+		if det, ok := e.Details.(map[string]any); ok {
+			if rs, ok := det["closed_gates"].([]gate.Result); ok {
+				for _, r := range rs {
+					gates = append(gates, r.Gate)
+				}
+			}
+		}
+	}
+	return gates, nil
+}
+
+// board prints the board (with the upgrades that left the line when all).
+func (d *demoLine) board(all bool) *app.Board {
+	b, err := d.srv.App.Board(d.ctx, app.BoardFilter{All: all})
+	if err != nil {
+		d.p("   board: %v", err)
+		return nil
+	}
+	var buf strings.Builder
+	writeBoard(&buf, b)
+	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		d.p("   %s", l)
+	}
+	return b
 }
