@@ -282,3 +282,32 @@ func TestAVersionNoCandidateNamesEntersTheLine(t *testing.T) {
 		t.Errorf("intake resolved the candidate a rollout named: %+v, %v", c, err)
 	}
 }
+
+func TestServiceMap(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	shop := w.cfg.Service("shop")
+	shop.Tier, shop.OnCall, shop.DependsOn, shop.FailureModes = 1, "dana", []string{"blog", "payments"}, []string{"timeouts"}
+	m, err := w.app.ServiceMap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]app.ServiceEntry{}
+	for _, e := range m.Services {
+		byName[e.Name] = e
+	}
+	s, b := byName["shop"], byName["blog"]
+	if s.Versions.Stable != "1.0.0" || !s.Delivered || len(s.SLOs) != 1 || !strings.Contains(s.SLOs[0], "error_rate") {
+		t.Errorf("shop: %+v", s)
+	}
+	problems := strings.Join(s.Problems, "; ")
+	if !strings.Contains(problems, "payments, which is not in the config") || !strings.Contains(problems, "tier 1 needs its top three failure modes (has 1)") {
+		t.Errorf("shop's problems: %s", problems)
+	}
+	if b.Delivered || strings.Join(b.Dependents, ",") != "shop" || b.Versions.Stable != "" {
+		t.Errorf("blog: %+v, want intake-only with shop as its dependent", b)
+	}
+	if !strings.Contains(strings.Join(b.Problems, ";"), "no one on call") {
+		t.Errorf("blog's problems: %v", b.Problems)
+	}
+}

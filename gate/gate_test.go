@@ -187,3 +187,23 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseID(f *testing.F) {
+	for _, s := range []string{"notes:c-1", "compat:shop:1.2.0", "window:weekly:shop:1.2.0", "drill:a:b", "::", "compat:a:b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		g, parts, ok := gate.ParseID(id)
+		if !ok {
+			return
+		}
+		if got := g + ":" + strings.Join(parts, ":"); got != id {
+			t.Errorf("ParseID(%q) = %q %q, which joins back to %q", id, g, parts, got)
+		}
+		for _, p := range parts {
+			if p == "" {
+				t.Errorf("ParseID(%q) accepted an empty part", id)
+			}
+		}
+	})
+}

@@ -26,6 +26,14 @@ func (s *Server) lineRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, b)
 	})
+	mux.HandleFunc("GET /api/v1/servicemap", func(w http.ResponseWriter, r *http.Request) {
+		m, err := s.App.ServiceMap(r.Context())
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
+	})
 	mux.HandleFunc("POST /api/v1/board/dismiss", s.authorized(func(w http.ResponseWriter, r *http.Request) {
 		var req DismissRequest
 		if err := decode(r, &req); err != nil {

@@ -206,3 +206,22 @@ func TestDismiss(t *testing.T) {
 		t.Errorf("dismissing twice: %v", err)
 	}
 }
+
+// Rebuild reads whatever a log holds: entries written by other versions,
+// values of unexpected types. It must never panic, and every upgrade it
+// gives has the stage of its last entry.
+func FuzzRebuild(f *testing.F) {
+	f.Add([]byte(`[{"seq":1,"action":"upgrade.stage","service":"shop","values":{"upgrade":"shop/c-1","to_stage":"intake","risk":12.5}}]`))
+	f.Add([]byte(`[{"seq":1,"action":"upgrade.stage","values":{"upgrade":7,"to_stage":[1],"created_at":"x","source_seq":"y"}},{"action":"upgrade.stage"}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var entries []upfactory.LogEntry
+		if json.Unmarshal(data, &entries) != nil {
+			return
+		}
+		for _, u := range line.Rebuild(entries) {
+			if len(u.Stages) == 0 || u.Stages[len(u.Stages)-1].Stage != u.Stage {
+				t.Errorf("upgrade %q: stage %q, stages %+v", u.ID, u.Stage, u.Stages)
+			}
+		}
+	})
+}
