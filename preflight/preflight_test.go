@@ -72,7 +72,9 @@ func TestEvaluate(t *testing.T) {
 		{"compat did not pass", func(in *preflight.Inputs) {
 			in.Compat = gate.Result{Gate: gate.Compat, Reason: "compat run 4 failed"}
 		}, "staging_dry_run", upfactory.ItemFail, "compat: compat run 4 failed"},
-		{"no drill", func(in *preflight.Inputs) { in.Drill = gate.Result{Gate: gate.Drill, Reason: "no rollback drill of shop yet"} }, "staging_dry_run", upfactory.ItemFail, "drill: no rollback drill"},
+		{"no drill", func(in *preflight.Inputs) {
+			in.Drill = gate.Result{Gate: gate.Drill, Reason: "no rollback drill of shop yet"}
+		}, "staging_dry_run", upfactory.ItemFail, "drill: no rollback drill"},
 		{"tier 1 with two failure modes", func(in *preflight.Inputs) { in.Service.FailureModes = []string{"a", "b"} }, "failure_modes", upfactory.ItemFail, "tier 1 needs its top three failure modes in services[shop].failure_modes (has 2)"},
 		{"tier 2 without failure modes", func(in *preflight.Inputs) { in.Service.Tier, in.Service.FailureModes = 2, nil }, "failure_modes", upfactory.ItemInfo, "none named"},
 		{"a person's item not confirmed", func(in *preflight.Inputs) { in.Confirmations = nil }, "cs-briefed", upfactory.ItemFail, "preflight confirm shop cs-briefed --version 1.2.0"},
