@@ -219,17 +219,7 @@ func (db *DB) SavePreflight(ctx context.Context, r *upfactory.PreflightResult, e
 
 // Preflights returns a service's results, newest first.
 func (db *DB) Preflights(ctx context.Context, service, version string, limit int) ([]*upfactory.PreflightResult, error) {
-	out := []*upfactory.PreflightResult{}
-	err := db.records(ctx, "preflight", service, version, limit, func(id int64, data []byte) error {
-		var r upfactory.PreflightResult
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		r.ID = id
-		out = append(out, &r)
-		return nil
-	})
-	return out, err
+	return readRecords(ctx, db, "preflight", service, version, limit, func(r *upfactory.PreflightResult, id int64) { r.ID = id })
 }
 
 // AddConfirmation stores a person's confirmation of an item and appends entry.
@@ -246,16 +236,8 @@ func (db *DB) AddConfirmation(ctx context.Context, c upfactory.PreflightConfirma
 
 // Confirmations returns the confirmations for a service's version, newest first.
 func (db *DB) Confirmations(ctx context.Context, service, version string) ([]upfactory.PreflightConfirmation, error) {
-	out := []upfactory.PreflightConfirmation{}
-	err := db.records(ctx, "confirmation", service, version, 0, func(_ int64, data []byte) error {
-		var c upfactory.PreflightConfirmation
-		if err := json.Unmarshal(data, &c); err != nil {
-			return err
-		}
-		out = append(out, c)
-		return nil
-	})
-	return out, err
+	out, err := readRecords[upfactory.PreflightConfirmation](ctx, db, "confirmation", service, version, 0, nil)
+	return derefs(out), err
 }
 
 // SaveDrill stores r (filling its ID) and appends entry.
@@ -272,17 +254,7 @@ func (db *DB) SaveDrill(ctx context.Context, r *upfactory.DrillResult, entry upf
 
 // Drills returns a service's drills, newest first.
 func (db *DB) Drills(ctx context.Context, service string, limit int) ([]*upfactory.DrillResult, error) {
-	out := []*upfactory.DrillResult{}
-	err := db.records(ctx, "drill", service, "", limit, func(id int64, data []byte) error {
-		var r upfactory.DrillResult
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
-		}
-		r.ID = id
-		out = append(out, &r)
-		return nil
-	})
-	return out, err
+	return readRecords(ctx, db, "drill", service, "", limit, func(r *upfactory.DrillResult, id int64) { r.ID = id })
 }
 
 // SaveSnapshot stores a service's config snapshot.
@@ -296,14 +268,32 @@ func (db *DB) SaveSnapshot(ctx context.Context, s upfactory.ConfigSnapshot) erro
 
 // Snapshots returns a service's config snapshots, newest first.
 func (db *DB) Snapshots(ctx context.Context, service string, limit int) ([]upfactory.ConfigSnapshot, error) {
-	out := []upfactory.ConfigSnapshot{}
-	err := db.records(ctx, "snapshot", service, "", limit, func(_ int64, data []byte) error {
-		var s upfactory.ConfigSnapshot
-		if err := json.Unmarshal(data, &s); err != nil {
+	out, err := readRecords[upfactory.ConfigSnapshot](ctx, db, "snapshot", service, "", limit, nil)
+	return derefs(out), err
+}
+
+// readRecords reads line records of kind as T, newest first, giving each
+// its record ID through withID when set.
+func readRecords[T any](ctx context.Context, db *DB, kind, service, version string, limit int, withID func(*T, int64)) ([]*T, error) {
+	out := []*T{}
+	err := db.records(ctx, kind, service, version, limit, func(id int64, data []byte) error {
+		v := new(T)
+		if err := json.Unmarshal(data, v); err != nil {
 			return err
 		}
-		out = append(out, s)
+		if withID != nil {
+			withID(v, id)
+		}
+		out = append(out, v)
 		return nil
 	})
 	return out, err
+}
+
+func derefs[T any](ps []*T) []T {
+	out := make([]T, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, *p)
+	}
+	return out
 }
