@@ -34,9 +34,25 @@ func checkGem(c, ver string) (Verdict, string) {
 		return Unknown, fmt.Sprintf("version %q cannot be ordered as a RubyGems version: %v", ver, err)
 	}
 	for i, cs := range all {
-		if !cs.Check(v) {
+		ok, err := gemCheck(cs, v)
+		if err != nil {
+			return Unknown, fmt.Sprintf("RubyGems requirement %q cannot be evaluated: %v", c, err)
+		}
+		if !ok {
 			return Incompatible, fmt.Sprintf("RubyGems requirement %q does not allow %s (fails %q)", c, ver, strings.TrimSpace(strings.Split(c, ",")[i]))
 		}
 	}
 	return Compatible, fmt.Sprintf("RubyGems requirement %q allows %s", c, ver)
+}
+
+// gemCheck is cs.Check(v), with a panic of the library (it panics on a
+// "~>" whose version segments overflow an int64) turned into an error:
+// one odd declaration must not stop a compatibility run.
+func gemCheck(cs gem.Constraints, v gem.Version) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("go-gem-version failed on it: %v", r)
+		}
+	}()
+	return cs.Check(v), nil
 }

@@ -118,8 +118,8 @@ func (s *Schema) Validate() error {
 					errs = append(errs, fmt.Errorf("%s: on_delete %q is not NO ACTION, RESTRICT, CASCADE, SET NULL or SET DEFAULT", cw, c.OnDelete))
 				}
 			case Check:
-				if strings.TrimSpace(c.Check) == "" {
-					errs = append(errs, fmt.Errorf("%s: a check constraint needs check", cw))
+				if NormalizeExpr(c.Check) == "" {
+					errs = append(errs, fmt.Errorf("%s: a check constraint needs check (an expression, not %q)", cw, c.Check))
 				}
 			default:
 				errs = append(errs, fmt.Errorf("%s: type %q is not primary_key, unique, foreign_key or check", cw, c.Type))
