@@ -40,6 +40,10 @@ func (a *App) syncLine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := a.now()
+	if len(entries) == 0 && !dueByTime(ups, now) {
+		return nil // nothing happened since the last sync
+	}
 	open, err := a.Store.Candidates(ctx, upfactory.CandidateFilter{})
 	if err != nil {
 		return err
@@ -48,22 +52,27 @@ func (a *App) syncLine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runs := map[string]int64{}
-	for _, c := range open {
-		rs, err := a.Store.CompatRuns(ctx, c.ID, 1)
+	var runErr error
+	runs := func(id string) int64 { // only asked for upgrades in risk
+		rs, err := a.Store.CompatRuns(ctx, id, 1)
 		if err != nil {
-			return err
+			runErr = err
+			return 0
 		}
-		if len(rs) > 0 {
-			runs[c.ID] = rs[0].ID
+		if len(rs) == 0 {
+			return 0
 		}
+		return rs[0].ID
 	}
 	l := line.New(ups)
-	l.Derive(entries, line.Facts{Services: cfg.Services, Candidates: open, Now: a.now(),
+	l.Derive(entries, line.Facts{Services: cfg.Services, Candidates: open, Now: now,
 		NotesOpen: func(c *upfactory.Candidate, service string) bool {
 			return gate.NotesGate(cfg.Service(service), c, overrides).Open
 		},
-		CompatRun: func(id string) int64 { return runs[id] }})
+		CompatRun: runs})
+	if runErr != nil {
+		return runErr
+	}
 	changed, out := l.Changed()
 	to := from
 	if len(entries) > 0 {
@@ -73,6 +82,18 @@ func (a *App) syncLine(ctx context.Context) error {
 		return nil
 	}
 	return a.Store.SaveLine(ctx, from, to, changed, out)
+}
+
+// dueByTime reports whether time alone moves an upgrade: a delivery in
+// verification, confirmed, whose rollback window has closed (anything
+// else that moves one comes with a log entry).
+func dueByTime(ups []*upfactory.Upgrade, now time.Time) bool {
+	for _, u := range ups {
+		if u.Stage == upfactory.StageVerification && u.Confirmed && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
+			return true
+		}
+	}
+	return false
 }
 
 // Block is what holds an upgrade where it stands.
