@@ -82,7 +82,7 @@ services:
           steps:
             - {name: products, path: /api/products, expect: {status: 200}}
             - {name: checkout, method: POST, path: /api/checkout, body: '{"items": [1]}', expect: {status: 200}}
-      load: {rate: 40, duration: 3s}
+      load: {rate: 40, duration: 3s, latency_slack: 50ms}   # 2.1.0 fails on its errors alone
     preflight:
       backups: {command: [BINARY, "shop", "tagged", "CHANGELOG.md"]}
       release_tagged: {command: [BINARY, "shop", "tagged", "CHANGELOG.md"]}
