@@ -191,8 +191,8 @@ type PreflightItem struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	Reason string `json:"reason"`
-	By     string `json:"by,omitempty"`
-	Output string `json:"output,omitempty"`
+	By     string `json:"by"`
+	Output string `json:"output"`
 }
 
 // PreflightResult is one evaluation of a service's checklist for a version.
