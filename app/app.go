@@ -29,6 +29,7 @@ type Store interface {
 	upfactory.CompatStore
 	upfactory.PolicyStore
 	upfactory.LineStore
+	upfactory.IncidentStore
 }
 
 // App answers the CLI's and the API's requests.

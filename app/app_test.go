@@ -311,3 +311,64 @@ func TestServiceMap(t *testing.T) {
 		t.Errorf("blog's problems: %v", b.Problems)
 	}
 }
+
+func TestACanaryRolledBackOnItsChecksOpensAnIncident(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	cands, err := w.db.Candidates(ctx, upfactory.CandidateFilter{Service: "shop"})
+	if err != nil || len(cands) != 1 {
+		t.Fatalf("candidates: %v %v", cands, err)
+	}
+	start, back := w.clock, w.clock.Add(90*time.Second)
+	// What the engine writes when the checks fail a canary.
+	if err := w.db.AppendLog(ctx, []upfactory.LogEntry{
+		{Time: start, Actor: "alice", Action: "rollout.start", Service: "shop", Subject: "1.2.0",
+			Values: map[string]any{"rollout": "r1", "candidates": cands[0].ID, "stable_version": "1.0.0"}},
+		{Time: back, Actor: upfactory.ActorSystem, Action: "rollback.automatic", Service: "shop", Subject: "1.2.0",
+			Reason: "error_rate 8% > 1% for 30s", Values: map[string]any{"rollout": "r1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a second sync opens nothing more
+		if err := w.app.SyncLine(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ins, err := w.app.Incidents(ctx, upfactory.IncidentFilter{Service: "shop"})
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("incidents %+v, %v: want one", ins, err)
+	}
+	in := ins[0]
+	if in.Source != "rollback.automatic" || in.Open() || in.TimeToRestore() != 90*time.Second || in.Version != "1.2.0" ||
+		!strings.Contains(in.Title, "error_rate 8%") || in.Upgrade == "" {
+		t.Errorf("incident %+v: want closed, 90s to restore, linked to the upgrade", in)
+	}
+}
+
+func TestIncidentsByHand(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	before := w.logLen(t)
+	for _, req := range []app.OpenRequest{
+		{Service: "nope", Severity: "sev2", Title: "x", By: "dana"},
+		{Service: "shop", Severity: "critical", Title: "x", By: "dana"},
+		{Service: "shop", Severity: "sev2", Title: " ", By: "dana"},
+		{Service: "shop", Severity: "sev2", Title: "x", By: "dana", Upgrade: "shop/c-nope"},
+		{Service: "shop", Severity: "sev2", Title: "x", By: "dana", StartedAt: w.clock.Add(time.Hour)},
+	} {
+		if _, err := w.app.OpenIncident(ctx, req); upfactory.ErrorCode(err) != upfactory.EINVALID {
+			t.Errorf("open %+v: %v, want EINVALID", req, err)
+		}
+	}
+	if w.logLen(t) != before {
+		t.Error("refused opens were logged")
+	}
+	in, err := w.app.OpenIncident(ctx, app.OpenRequest{Service: "shop", Severity: "sev2", Title: "cart empties", By: "dana", StartedAt: w.clock.Add(-20 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.app.CloseIncident(ctx, in.ID, time.Time{}, "erin", "cache flushed")
+	if err != nil || out.TimeToRestore() != 20*time.Minute {
+		t.Fatalf("closed %+v, %v: want 20m to restore", out, err)
+	}
+}

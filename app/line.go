@@ -81,7 +81,10 @@ func (a *App) syncLine(ctx context.Context) error {
 	if len(changed) == 0 && to == from {
 		return nil
 	}
-	return a.Store.SaveLine(ctx, from, to, changed, out)
+	if err := a.Store.SaveLine(ctx, from, to, changed, out); err != nil {
+		return err
+	}
+	return a.openCaught(ctx, l.Upgrades())
 }
 
 // dueByTime reports whether time alone moves an upgrade: a delivery in

@@ -564,3 +564,9 @@ func TestLineStore(t *testing.T) {
 		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
 	})
 }
+
+func TestIncidentStore(t *testing.T) {
+	storetest.RunIncident(t, func(t *testing.T) storetest.IncidentStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}

@@ -82,6 +82,8 @@ type demoSummary struct {
 	DrillFailedRequests  int64    `json:"drill_failed_requests"`
 	Preflight            string   `json:"preflight"`
 	BoardStages          []string `json:"board"`
+	// Incidents opened: the canary of the bad version rolled back opens one.
+	Incidents int `json:"incidents"`
 }
 
 func freePort() (string, error) {
@@ -351,6 +353,18 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	sum.CandidatesAfter, sum.CandidatesResolved = len(rep.Candidates), rep.Run.CandidatesResolved
 	printCandidates(out, rep)
+	if err := srv.App.SyncLine(ctx); err != nil {
+		return nil, err
+	}
+	if ins, err := srv.App.Incidents(ctx, upfactory.IncidentFilter{}); err == nil {
+		p("\n== Incidents")
+		var buf strings.Builder
+		writeIncidents(&buf, ins)
+		for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+			p("   %s", l)
+		}
+		sum.Incidents = len(ins)
+	}
 	p("\n== The board: every upgrade, its stage, owner and what it waits for")
 	b := line.board(true)
 	if b != nil {
