@@ -8,6 +8,7 @@ import (
 	"github.com/upfactory/upfactory/app"
 	"github.com/upfactory/upfactory/compat"
 	"github.com/upfactory/upfactory/gate"
+	"github.com/upfactory/upfactory/readout"
 	"io"
 	"net"
 	"net/http"
@@ -84,6 +85,8 @@ type demoSummary struct {
 	BoardStages          []string `json:"board"`
 	// Incidents opened: the canary of the bad version rolled back opens one.
 	Incidents int `json:"incidents"`
+	// RegressionsCaught is the readout's count: 1.1.0.
+	RegressionsCaught int `json:"regressions_caught"`
 }
 
 func freePort() (string, error) {
@@ -176,6 +179,7 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	defer logFile.Close()
 
+	demoStart := time.Now()
 	p("upfactory demo: a shop with 2 instances behind the built-in router; simulated users ask for up to %g requests/s", rate)
 	p("  work dir %s (config, SQLite store, instance logs)%s", dir, map[bool]string{true: "", false: "; removed at the end, --keep keeps it"}[keep])
 	srv := &Server{Config: cfg, Logger: newLogger(logFile)}
@@ -388,6 +392,14 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified &&
 		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0 && sum.BadCompat == upfactory.CompatFail && len(sum.GatesHeldBad) > 0 &&
 		sum.GoodCompat == upfactory.CompatPass && sum.DrillPassed && sum.Preflight == upfactory.PreflightGo
+
+	if r, err := srv.App.Readout(ctx, demoStart, time.Now().Add(time.Second)); err == nil {
+		p("\n== The executive readout of the demo's own history (upfactory readout)")
+		for _, l := range strings.Split(strings.TrimRight(readout.Markdown(r), "\n"), "\n") {
+			p("   %s", l)
+		}
+		sum.RegressionsCaught = r.RegressionsCaught
+	}
 
 	p("\n== Summary")
 	p("  requests sent by simulated users:   %d (%.0f/s on average; they asked for up to %g/s)", sum.Requests, sum.RequestRate, rate)
