@@ -38,6 +38,26 @@ type Section struct {
 	Heading string   `json:"heading"`
 	Text    string   `json:"text"`
 	Figures []Figure `json:"figures"`
+	// Charts compare before with after; the HTML readout draws them.
+	Charts []Chart `json:"charts,omitempty"`
+}
+
+// Chart compares figures before and after upgrades: one pair of bars per
+// Bar, in one unit.
+type Chart struct {
+	Title string `json:"title"`
+	// Unit is the figures' unit as Figure.Unit writes it ("ratio",
+	// "seconds", or a free word such as "USD").
+	Unit string `json:"unit"`
+	Bars []Bar  `json:"bars"`
+}
+
+// Bar is one before/after pair of a chart, with the sources of both.
+type Bar struct {
+	Label   string  `json:"label"`
+	Before  float64 `json:"before"`
+	After   float64 `json:"after"`
+	Sources []int64 `json:"sources"`
 }
 
 // DORA is the readout's summary of the four keys.
