@@ -69,8 +69,12 @@ type Upgrade struct {
 	// Confirmed is set when intake on the new inventory no longer finds
 	// the candidate for the service (for the service's own release: when
 	// it became the stable version): the delivery is confirmed.
-	Confirmed bool      `json:"confirmed,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Confirmed bool `json:"confirmed,omitempty"`
+	// VerifyUntil is when post-release verification of its rollout ends;
+	// Verification its outcome: passed, or regression.
+	VerifyUntil  time.Time `json:"verify_until,omitzero"`
+	Verification string    `json:"verification,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 

@@ -82,6 +82,11 @@ type Rollout struct {
 	Mirror *MirrorReport `json:"mirror,omitempty"`
 	// KeepCanaryUntil keeps a rolled-back canary's instances for inspection.
 	KeepCanaryUntil time.Time `json:"keep_canary_until,omitzero"`
+	// Baseline is what the stable version served before the rollout
+	// started: what post-release verification compares with.
+	Baseline *Figures `json:"baseline,omitempty"`
+	// Verification is post-release verification, once at 100%.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // Approval is a named person's go-ahead at an approval gate.

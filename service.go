@@ -74,6 +74,8 @@ type Service struct {
 	Gates     GateSwitches  `yaml:"gates" json:"gates,omitzero"`
 	Preflight PreflightSpec `yaml:"preflight" json:"preflight,omitzero"`
 	Drill     DrillSpec     `yaml:"drill" json:"drill,omitzero"`
+	// Verification compares the new version with the baseline after 100%.
+	Verification VerificationSpec `yaml:"verification" json:"verification,omitzero"`
 }
 
 // Delivered reports whether upfactory delivers the service (it has a

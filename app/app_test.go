@@ -372,3 +372,52 @@ func TestIncidentsByHand(t *testing.T) {
 		t.Fatalf("closed %+v, %v: want 20m to restore", out, err)
 	}
 }
+
+func TestAPostReleaseRegressionOpensAnIncident(t *testing.T) {
+	for _, rolledBack := range []bool{true, false} {
+		t.Run(fmt.Sprintf("rolled back %v", rolledBack), func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			cands, err := w.db.Candidates(ctx, upfactory.CandidateFilter{Service: "shop"})
+			if err != nil || len(cands) != 1 {
+				t.Fatalf("candidates: %v %v", cands, err)
+			}
+			start := w.clock
+			since, seen := start.Add(3*time.Minute), start.Add(4*time.Minute)
+			entries := []upfactory.LogEntry{
+				{Time: start, Actor: "alice", Action: "rollout.start", Service: "shop", Subject: "1.2.0",
+					Values: map[string]any{"rollout": "r1", "candidates": cands[0].ID, "stable_version": "1.0.0"}},
+				{Time: start.Add(time.Minute), Actor: upfactory.ActorSystem, Action: upfactory.ActionCompleted, Service: "shop", Subject: "1.2.0",
+					Values: map[string]any{"rollout": "r1", "rollback_until": start.Add(11 * time.Minute).Format(time.RFC3339), "verify_until": start.Add(31 * time.Minute).Format(time.RFC3339)}},
+				{Time: seen, Actor: upfactory.ActorSystem, Action: upfactory.ActionVerificationFailed, Service: "shop", Subject: "1.2.0",
+					Reason: "error_rate 5% after 100%", Values: map[string]any{"rollout": "r1", "regression_since": since.Format(time.RFC3339Nano)}},
+			}
+			if rolledBack {
+				entries = append(entries, upfactory.LogEntry{Time: seen, Actor: upfactory.ActorSystem, Action: upfactory.ActionRollbackVerification,
+					Service: "shop", Subject: "1.2.0", Reason: "all traffic back on 1.0.0", Values: map[string]any{"rollout": "r1"}})
+			}
+			if err := w.db.AppendLog(ctx, entries); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := w.app.SyncLine(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ins, err := w.app.Incidents(ctx, upfactory.IncidentFilter{Service: "shop"})
+			if err != nil || len(ins) != 1 {
+				t.Fatalf("incidents %+v, %v: want one", ins, err)
+			}
+			in := ins[0]
+			if in.Source != upfactory.ActionVerificationFailed || in.Severity != "sev2" || !in.StartedAt.Equal(since) || in.Upgrade == "" || in.Version != "1.2.0" {
+				t.Errorf("incident %+v", in)
+			}
+			if rolledBack && (in.Open() || in.TimeToRestore() != time.Minute) {
+				t.Errorf("rolled back: %+v, want closed a minute after the regression began", in)
+			}
+			if !rolledBack && !in.Open() {
+				t.Errorf("left in place: %+v, want open", in)
+			}
+		})
+	}
+}

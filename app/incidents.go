@@ -102,9 +102,11 @@ func (a *App) Incidents(ctx context.Context, f upfactory.IncidentFilter) ([]*upf
 
 // openCaught opens (and closes) an incident for every canary the checks
 // rolled back: the regression reached the canary's share of users, or a
-// copy of their traffic, from the rollout's start to its rollback. One
-// incident per rollback entry, so it is safe to call again.
-func (a *App) openCaught(ctx context.Context, ups []*upfactory.Upgrade) error {
+// copy of their traffic, from the rollout's start to its rollback. It
+// opens one for every regression post-release verification saw among
+// entries, closed at once when verification rolled it back. One incident
+// per source entry, so it is safe to call again.
+func (a *App) openCaught(ctx context.Context, ups []*upfactory.Upgrade, entries []upfactory.LogEntry) error {
 	have, err := a.Store.Incidents(ctx, upfactory.IncidentFilter{})
 	if err != nil {
 		return err
@@ -137,6 +139,39 @@ func (a *App) openCaught(ctx context.Context, ups []*upfactory.Upgrade) error {
 			return err
 		}
 		seen[end.Seq] = true
+	}
+	for i, e := range entries {
+		if e.Action != upfactory.ActionVerificationFailed || seen[e.Seq] {
+			continue
+		}
+		rid, _ := e.Values["rollout"].(string)
+		since, _ := e.Values["regression_since"].(string)
+		start, err := time.Parse(time.RFC3339Nano, since)
+		if err != nil || start.After(e.Time) {
+			start = e.Time
+		}
+		in := &upfactory.Incident{Service: e.Service, Severity: "sev2", Title: fmt.Sprintf("%s %s regressed after 100%%: %s", e.Service, e.Subject, e.Reason),
+			Version: e.Subject, Source: upfactory.ActionVerificationFailed, StartedAt: start, OpenedBy: upfactory.ActorSystem, Seq: e.Seq}
+		for _, u := range ups {
+			if rid != "" && u.RolloutID == rid && u.Service == e.Service {
+				in.Upgrade = u.ID
+				break
+			}
+		}
+		values := map[string]any{"upgrade": in.Upgrade, "source_seq": e.Seq}
+		for _, back := range entries[i+1:] {
+			if r, _ := back.Values["rollout"].(string); back.Action == upfactory.ActionRollbackVerification && r == rid {
+				in.EndedAt, in.ClosedBy, in.Resolution = back.Time, upfactory.ActorSystem, "rolled back by post-release verification: "+back.Reason
+				values["time_to_restore_seconds"] = in.TimeToRestore().Seconds()
+				break
+			}
+		}
+		entry := upfactory.LogEntry{Time: e.Time, Actor: upfactory.ActorSystem, Action: "incident.open", Service: e.Service, Subject: in.Severity,
+			Reason: in.Title, Values: values}
+		if err := a.Store.OpenIncident(ctx, in, entry); err != nil && upfactory.ErrorCode(err) != upfactory.ECONFLICT {
+			return err
+		}
+		seen[e.Seq] = true
 	}
 	return nil
 }

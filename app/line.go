@@ -84,7 +84,7 @@ func (a *App) syncLine(ctx context.Context) error {
 	if err := a.Store.SaveLine(ctx, from, to, changed, out); err != nil {
 		return err
 	}
-	return a.openCaught(ctx, l.Upgrades())
+	return a.openCaught(ctx, l.Upgrades(), entries)
 }
 
 // dueByTime reports whether time alone moves an upgrade: a delivery in
@@ -92,7 +92,8 @@ func (a *App) syncLine(ctx context.Context) error {
 // else that moves one comes with a log entry).
 func dueByTime(ups []*upfactory.Upgrade, now time.Time) bool {
 	for _, u := range ups {
-		if u.Stage == upfactory.StageVerification && u.Confirmed && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
+		verified := u.VerifyUntil.IsZero() || u.Verification != ""
+		if u.Stage == upfactory.StageVerification && u.Confirmed && verified && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
 			return true
 		}
 	}

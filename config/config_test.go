@@ -82,8 +82,9 @@ func TestLoadExample(t *testing.T) {
 				Score:     upfactory.ScoreSpec{Pass: 95, Marginal: 75},
 				MaxErrors: 3,
 			},
-			Preflight: upfactory.PreflightSpec{MaxAge: dur(24 * time.Hour)},
-			Drill:     upfactory.DrillSpec{MaxAge: dur(30 * 24 * time.Hour), MaxRollback: dur(5 * time.Second), Speed: 1},
+			Preflight:    upfactory.PreflightSpec{MaxAge: dur(24 * time.Hour)},
+			Drill:        upfactory.DrillSpec{MaxAge: dur(30 * 24 * time.Hour), MaxRollback: dur(5 * time.Second), Speed: 1},
+			Verification: upfactory.VerificationSpec{Window: dur(30 * time.Minute), OnRegression: "rollback"},
 		}},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {

@@ -56,6 +56,8 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 		setDefault(&s.Drill.MaxAge, upfactory.Duration(upfactory.DefaultDrillMaxAge))
 		setDefault(&s.Drill.MaxRollback, upfactory.Duration(upfactory.DefaultDrillMaxRollback))
 		setDefault(&s.Drill.Speed, 1.0)
+		setDefault(&s.Verification.Window, upfactory.Duration(upfactory.DefaultVerificationWindow))
+		setDefault(&s.Verification.OnRegression, upfactory.OnRegressionRollback)
 		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
 		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
 		analysisDefaults(&s.Analysis)
@@ -645,6 +647,12 @@ func (l *loader) line(p string, s *upfactory.Service) {
 		if c != nil && len(c.Command) == 0 {
 			l.report(p+".preflight."+key+".command", "required: the argv that checks it")
 		}
+	}
+	switch v := s.Verification; {
+	case v.OnRegression != upfactory.OnRegressionRollback && v.OnRegression != upfactory.OnRegressionIncident:
+		l.report(p+".verification.on_regression", "want rollback or incident, got %q", v.OnRegression)
+	case v.Window < 0:
+		l.report(p+".verification.window", "must be positive, got %s", v.Window)
 	}
 	if s.Drill.Speed < 1 && l.has(p+".drill.speed") {
 		l.report(p+".drill.speed", "must be 1 or more (it divides pauses and analysis durations), got %g", s.Drill.Speed)

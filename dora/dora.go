@@ -152,7 +152,7 @@ func Compute(x Inputs) Keys {
 		cfrSources = append(cfrSources, d.seq)
 		hit := false
 		for _, e := range x.Entries {
-			if (e.Action == "rollback" || e.Action == "rollback.automatic") && str(e.Values["rollout"]) == d.rollout &&
+			if upfactory.EndsRollout(e.Action) && str(e.Values["rollout"]) == d.rollout &&
 				e.Time.After(d.at) && e.Time.Sub(d.at) <= window {
 				hit = true
 				cfrSources = append(cfrSources, e.Seq)

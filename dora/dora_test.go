@@ -34,7 +34,7 @@ func history() dora.Inputs {
 		Entries: []upfactory.LogEntry{
 			e(10, 10, "rollout.completed", "checkout", "r1"),
 			e(20, 20, "rollout.completed", "checkout", "r2"),
-			e(21, 20.5, "rollback", "checkout", "r2"),
+			e(21, 20.5, "rollback.manual", "checkout", "r2"),
 			e(30, 30, "rollout.completed", "checkout", "r3"),
 			e(40, 40, "rollout.completed", "search", "r4"),
 		},

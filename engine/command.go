@@ -32,10 +32,19 @@ func (e *Engine) StartRollout(ctx context.Context, name, version, actor string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.st)
-	entries, err := rollout.Start(s.Service, next, version, actor, e.opts.Now(), candidates...)
+	now := e.opts.Now()
+	entries, err := rollout.Start(s.Service, next, version, actor, now, candidates...)
 	if err != nil {
 		return nil, err
 	}
+	// The baseline: what the stable version served before the rollout,
+	// over as much of the verification window as the router keeps.
+	window := s.Service.Verification.Window.D()
+	if window <= 0 {
+		window = upfactory.DefaultVerificationWindow
+	}
+	next.Rollout.Baseline = e.figures(s, next.StableVersion, now.Add(-window), now)
+	rollout.RecordBaseline(entries, next.Rollout.Baseline)
 	delete(s.startErr, version)
 	if err := e.commit(ctx, s, next, entries); err != nil {
 		return nil, err

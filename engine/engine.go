@@ -85,6 +85,10 @@ type service struct {
 	// its instances is ready: a replacement that is starting does not make
 	// a version that keeps failing look healthy.
 	lastFailure map[string]string
+	// usage holds the instances' CPU and memory readings of the last
+	// usageKeep, taken at usageAt and once per analysis interval since.
+	usage   []upfactory.InstanceUsage
+	usageAt time.Time
 }
 
 // New returns an engine for runtimes. Call Open before anything else.
@@ -468,6 +472,10 @@ func (e *Engine) measure(ctx context.Context, s *service, p *lookPlan) map[int]u
 func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceState, now time.Time) (rollout.Observation, error) {
 	obs := rollout.Observation{Now: now}
 	r := st.Rollout
+	e.sampleUsage(ctx, s, now)
+	if rollout.Verifying(st) && now.Sub(r.Verification.At) >= s.Service.Analysis.Interval.D() {
+		obs.Verified = e.figures(s, st.StableVersion, r.FinishedAt, now)
+	}
 	if r == nil || r.Phase.Done() {
 		s.lastMeasured = time.Time{}
 		return obs, nil

@@ -514,7 +514,7 @@ func serviceHistory(ctx context.Context, st Store, service string) (history, err
 	var h history
 	for _, e := range entries {
 		switch e.Action {
-		case "rollback.automatic", "rollout.failed":
+		case upfactory.ActionRollbackAutomatic, upfactory.ActionFailed, upfactory.ActionVerificationFailed: // a verification rollback follows its regression entry
 			h.failed++
 		case "rollback.manual":
 			h.drilled = true

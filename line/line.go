@@ -148,6 +148,12 @@ func Entry(u *upfactory.Upgrade, from upfactory.Stage, outcome string, sourceSeq
 	if u.Confirmed {
 		v["confirmed"] = true
 	}
+	if !u.VerifyUntil.IsZero() {
+		v["verify_until"] = u.VerifyUntil.UTC().Format(time.RFC3339Nano)
+	}
+	if u.Verification != "" {
+		v["verification"] = u.Verification
+	}
 	subject := u.ID
 	return upfactory.LogEntry{Time: cur.EnteredAt, Actor: cur.Actor, Action: ActionStage, Service: u.Service, Subject: subject,
 		Reason: fmt.Sprintf("%s %s → %s: %s → %s: %s", u.Component, u.From, u.To, from, u.Stage, cur.Reason), Values: v}
@@ -238,16 +244,27 @@ func (l *Line) Derive(entries []upfactory.LogEntry, f Facts) {
 					l.move(u, upfactory.StageProgressive, e.Time, e.Actor, fmt.Sprintf("canary passed; weight %d%%", int(to)), "canary passed", e.Seq)
 				}
 			}
-		case "rollout.completed":
+		case upfactory.ActionCompleted:
 			until, _ := time.Parse(time.RFC3339, str(e.Values["rollback_until"]))
+			verifyUntil, _ := time.Parse(time.RFC3339, str(e.Values["verify_until"]))
 			for _, u := range onRollout(upfactory.StageCanary, upfactory.StageProgressive) {
-				u.RollbackUntil = until
+				u.RollbackUntil, u.VerifyUntil = until, verifyUntil
 				if u.Layer == upfactory.LayerApp && u.Component == e.Service {
 					u.Confirmed = true // the service's stable version is its own release now
 				}
 				l.move(u, upfactory.StageVerification, e.Time, e.Actor, fmt.Sprintf("%s takes all traffic; previous version warm until %s", e.Subject, until.Format(time.RFC3339)), "100%", e.Seq)
 			}
-		case "rollback.automatic", "rollback", "abort", "rollout.failed":
+		case upfactory.ActionVerificationPassed, upfactory.ActionVerificationFailed:
+			outcome := "passed"
+			if e.Action == upfactory.ActionVerificationFailed {
+				outcome = "regression"
+			}
+			for _, u := range onRollout(upfactory.StageVerification) {
+				u.Verification = outcome
+				l.changed[u.ID] = true
+			}
+		}
+		if upfactory.EndsRollout(e.Action) {
 			for _, u := range onRollout(upfactory.StageCanary, upfactory.StageProgressive, upfactory.StageVerification) {
 				l.move(u, upfactory.StageRolledBack, e.Time, e.Actor, e.Reason, e.Action, e.Seq)
 			}
@@ -322,8 +339,16 @@ func (l *Line) settle(f Facts) {
 				u.Confirmed = true
 				l.changed[u.ID] = true
 			}
-			if u.Confirmed && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
-				l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed and the rollback window closed", "verified", 0)
+			verified := u.VerifyUntil.IsZero() || u.Verification != ""
+			if u.Confirmed && verified && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
+				switch u.Verification {
+				case "regression":
+					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivered, but post-release verification saw a regression (see its incident)", "regression", 0)
+				case "passed":
+					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed, verification passed and the rollback window closed", "verified", 0)
+				default:
+					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed and the rollback window closed", "verified", 0)
+				}
 			}
 		}
 	}
@@ -368,6 +393,8 @@ func Rebuild(entries []upfactory.LogEntry) []*upfactory.Upgrade {
 		u.Risk, _ = number(v["risk"])
 		u.Confirmed, _ = v["confirmed"].(bool)
 		u.RollbackUntil, _ = time.Parse(time.RFC3339Nano, str(v["rollback_until"]))
+		u.VerifyUntil, _ = time.Parse(time.RFC3339Nano, str(v["verify_until"]))
+		u.Verification = str(v["verification"])
 		if cur := u.Current(); cur != nil {
 			cur.LeftAt, cur.Outcome = e.Time, str(v["outcome"])
 		}

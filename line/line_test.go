@@ -225,3 +225,69 @@ func FuzzRebuild(f *testing.F) {
 		}
 	})
 }
+
+// completedWorld is the shop's release rolled out to 100% at t0 + 1m,
+// with the rollback window open until t0 + 10m and verification until
+// verifyUntil (zero: no verification).
+func completedWorld(t *testing.T, verifyUntil time.Time) (*world, *upfactory.Candidate) {
+	shop := &upfactory.Service{Name: "shop", Strategy: upfactory.Strategy{Canary: &upfactory.CanaryStrategy{Steps: []upfactory.Step{{Weight: ptr(5)}, {Weight: ptr(100)}}}}}
+	app := &upfactory.Candidate{ID: "c-app", Component: "shop", Layer: upfactory.LayerApp, Current: "1.0.0", Recommended: "1.2.0", Services: []string{"shop"}}
+	w := &world{t: t, services: []*upfactory.Service{shop}, cands: map[string]*upfactory.Candidate{"c-app": app}, notes: map[string]bool{"c-app": true}, compat: map[string]int64{}}
+	w.append(upfactory.LogEntry{Time: t0, Actor: "bob", Action: "rollout.start", Service: "shop", Subject: "1.2.0", Values: map[string]any{"rollout": "r1", "candidates": "c-app"}})
+	values := map[string]any{"rollout": "r1", "rollback_until": t0.Add(10 * time.Minute).Format(time.RFC3339)}
+	if !verifyUntil.IsZero() {
+		values["verify_until"] = verifyUntil.Format(time.RFC3339)
+	}
+	w.append(upfactory.LogEntry{Time: t0.Add(time.Minute), Actor: "system", Action: upfactory.ActionCompleted, Service: "shop", Subject: "1.2.0", Values: values})
+	w.sync(t0.Add(time.Minute))
+	if got := w.stage("shop/c-app"); got != upfactory.StageVerification {
+		t.Fatalf("at 100%%: %s", got)
+	}
+	return w, app
+}
+
+func TestVerificationHoldsTheUpgradeUntilItsVerdict(t *testing.T) {
+	w, _ := completedWorld(t, t0.Add(31*time.Minute))
+	// Confirmed (the service's own release is stable) and the rollback
+	// window closed: still verifying.
+	w.sync(t0.Add(20 * time.Minute))
+	if got := w.stage("shop/c-app"); got != upfactory.StageVerification {
+		t.Fatalf("verification pending: %s, want verification", got)
+	}
+	w.append(upfactory.LogEntry{Time: t0.Add(31 * time.Minute), Actor: "system", Action: upfactory.ActionVerificationPassed, Service: "shop", Subject: "1.2.0", Values: map[string]any{"rollout": "r1"}})
+	w.sync(t0.Add(31 * time.Minute))
+	if got := w.stage("shop/c-app"); got != upfactory.StageDone {
+		t.Fatalf("verification passed: %s, want done", got)
+	}
+	if u := w.stored[0]; u.Verification != "passed" || u.Current().Reason != "delivery confirmed, verification passed and the rollback window closed" {
+		t.Errorf("done record: %+v", u.Current())
+	}
+	if diff := cmp.Diff(w.stored, line.Rebuild(w.log)); diff != "" {
+		t.Errorf("Rebuild(log) differs (-derived +rebuilt):\n%s", diff)
+	}
+}
+
+func TestEveryRollbackEndsTheUpgrade(t *testing.T) {
+	for _, action := range []string{upfactory.ActionRollbackManual, upfactory.ActionRollbackVerification, upfactory.ActionAbort, upfactory.ActionFailed} {
+		t.Run(action, func(t *testing.T) {
+			w, _ := completedWorld(t, t0.Add(31*time.Minute))
+			w.append(upfactory.LogEntry{Time: t0.Add(2 * time.Minute), Actor: "carol", Action: action, Service: "shop", Subject: "1.2.0", Values: map[string]any{"rollout": "r1"}})
+			w.sync(t0.Add(2 * time.Minute))
+			if got := w.stage("shop/c-app"); got != upfactory.StageRolledBack {
+				t.Fatalf("after %s: %s, want rolled_back", action, got)
+			}
+		})
+	}
+}
+
+func TestARegressionLeftInPlaceEndsDoneWithItsOutcome(t *testing.T) {
+	w, _ := completedWorld(t, t0.Add(31*time.Minute))
+	w.append(upfactory.LogEntry{Time: t0.Add(12 * time.Minute), Actor: "system", Action: upfactory.ActionVerificationFailed, Service: "shop", Subject: "1.2.0", Values: map[string]any{"rollout": "r1"}})
+	w.sync(t0.Add(12 * time.Minute))
+	if got := w.stage("shop/c-app"); got != upfactory.StageDone {
+		t.Fatalf("regression after the window: %s, want done", got)
+	}
+	if u := w.stored[0]; u.Verification != "regression" || u.Current().Outcome != "" || u.Stages[len(u.Stages)-2].Outcome != "regression" {
+		t.Errorf("records: %+v", u.Stages)
+	}
+}

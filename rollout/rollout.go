@@ -25,6 +25,9 @@ type Observation struct {
 	// Mirror is what mirroring to the canary measured during the current
 	// mirror step; nil outside one.
 	Mirror *upfactory.MirrorReport
+	// Verified is what the new version served since 100%, while
+	// post-release verification runs; nil when not measured this tick.
+	Verified *upfactory.Figures
 }
 
 // InitialState is the state of a service upfactory has never seen.
@@ -107,6 +110,9 @@ func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor st
 // Tick advances the rollout of st by what obs says and by the passing of time.
 func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) []upfactory.LogEntry {
 	r, now := st.Rollout, obs.Now
+	if Verifying(st) {
+		return verify(svc, st, obs)
+	}
 	if r == nil || r.Phase.Done() {
 		return nil
 	}
@@ -174,8 +180,11 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 	for guard := 0; guard <= len(steps); guard++ {
 		if r.StepIndex >= len(steps) {
 			complete(svc, st, now)
-			log(upfactory.ActorSystem, "rollout.completed", r.CanaryVersion, r.Message,
-				map[string]any{"previous_version": st.PreviousVersion, "rollback_until": st.PreviousUntil.Format(time.RFC3339)})
+			values := map[string]any{"previous_version": st.PreviousVersion, "rollback_until": st.PreviousUntil.Format(time.RFC3339)}
+			if v := r.Verification; v != nil {
+				values["verify_until"] = v.Until.Format(time.RFC3339)
+			}
+			log(upfactory.ActorSystem, upfactory.ActionCompleted, r.CanaryVersion, r.Message, values)
 			return entries
 		}
 		s := steps[r.StepIndex]
@@ -328,6 +337,7 @@ func complete(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time)
 	r.FinishedAt, r.UpdatedAt = now, now
 	st.PreviousVersion, st.PreviousUntil = r.StableVersion, now.Add(window)
 	st.StableVersion = r.CanaryVersion
+	beginVerification(svc, r, now)
 	r.Message = fmt.Sprintf("%s is stable; %s stays warm for rollback until %s", r.CanaryVersion, r.StableVersion, st.PreviousUntil.Format(time.TimeOnly))
 }
 
