@@ -75,7 +75,7 @@ type Upgrade struct {
 	VerifyUntil  time.Time `json:"verify_until,omitzero"`
 	Verification string    `json:"verification,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Current returns the record of the stage the upgrade is in.
