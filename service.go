@@ -12,6 +12,8 @@ type Config struct {
 	Policies PolicyConfig `yaml:"policies" json:"policies"`
 	// Prometheus is where checks with provider: prometheus query.
 	Prometheus *PrometheusConfig `yaml:"prometheus" json:"prometheus,omitempty"`
+	// Economics prices the readout's figures.
+	Economics Economics `yaml:"economics" json:"economics"`
 }
 
 // Service returns the service named name, or nil.

@@ -86,6 +86,7 @@ func TestLoadExample(t *testing.T) {
 			Drill:        upfactory.DrillSpec{MaxAge: dur(30 * 24 * time.Hour), MaxRollback: dur(5 * time.Second), Speed: 1},
 			Verification: upfactory.VerificationSpec{Window: dur(30 * time.Minute), OnRegression: "rollback"},
 		}},
+		Economics: upfactory.DefaultEconomics(),
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -112,6 +113,33 @@ var badCases = []struct {
 	yaml string
 	want []string
 }{
+	{
+		name: "cost model with a missing and a negative price",
+		yaml: minimal + `economics:
+  currency: EUR
+  downtime_per_minute: -10
+  cpu_hour: 0.05
+  breach_cost: 1000000
+  slo_percent: 100
+`,
+		want: []string{
+			`7:1 economics.gib_hour: required in an economics section`,
+			`9:24 economics.downtime_per_minute: must not be negative, got -10`,
+			`12:16 economics.slo_percent: want a percentage between 0 and 100 exclusive`,
+		},
+	},
+	{
+		name: "verification",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+    verification: {window: 10m, on_regression: page}
+`,
+		want: []string{`7:48 services[0].verification.on_regression: want rollback or incident, got "page"`},
+	},
 	{
 		name: "misspelt key",
 		yaml: `services:

@@ -157,6 +157,7 @@ func (l *loader) validate(c *upfactory.Config) {
 		}
 	}
 	l.intake(c)
+	l.economics(c)
 	l.cfg = c
 	if c.Prometheus != nil {
 		for _, err := range c.Prometheus.Validate() {
@@ -657,4 +658,59 @@ func (l *loader) line(p string, s *upfactory.Service) {
 	if s.Drill.Speed < 1 && l.has(p+".drill.speed") {
 		l.report(p+".drill.speed", "must be 1 or more (it divides pauses and analysis durations), got %g", s.Drill.Speed)
 	}
+}
+
+// economics checks the cost model: without a section, the documented
+// defaults, each labelled an assumption; with one, the currency and every
+// price given, none negative.
+func (l *loader) economics(c *upfactory.Config) {
+	if !l.has("economics") {
+		c.Economics = upfactory.DefaultEconomics()
+		return
+	}
+	e := &c.Economics
+	d := upfactory.DefaultEconomics()
+	for _, key := range upfactory.EconomicsPrices {
+		if !l.has("economics." + key) {
+			l.report("economics."+key, "required in an economics section (a price in your currency; the default model is %s %s)", d.Currency, defaultPrice(d, key))
+		}
+	}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"downtime_per_minute", e.DowntimePerMinute}, {"cpu_hour", e.CPUHour}, {"gib_hour", e.GiBHour}, {"breach_cost", e.BreachCost}} {
+		if p.v < 0 {
+			l.report("economics."+p.key, "must not be negative, got %g", p.v)
+		}
+	}
+	if l.has("economics.currency") && strings.TrimSpace(e.Currency) == "" {
+		l.report("economics.currency", "must not be empty")
+	}
+	e.Assumed = nil
+	if !l.has("economics.detection_without_canary") {
+		e.DetectionWithoutCanary = d.DetectionWithoutCanary
+		e.Assumed = append(e.Assumed, "detection_without_canary")
+	} else if e.DetectionWithoutCanary <= 0 {
+		l.report("economics.detection_without_canary", "must be more than 0")
+	}
+	if !l.has("economics.slo_percent") {
+		e.SLOPercent = d.SLOPercent
+		e.Assumed = append(e.Assumed, "slo_percent")
+	} else if e.SLOPercent <= 0 || e.SLOPercent >= 100 {
+		l.report("economics.slo_percent", "want a percentage between 0 and 100 exclusive, such as 99.9; got %g", e.SLOPercent)
+	}
+}
+
+func defaultPrice(d upfactory.Economics, key string) string {
+	switch key {
+	case "downtime_per_minute":
+		return fmt.Sprintf("%g per minute of downtime", d.DowntimePerMinute)
+	case "cpu_hour":
+		return fmt.Sprintf("%g per CPU-hour", d.CPUHour)
+	case "gib_hour":
+		return fmt.Sprintf("%g per GiB-hour", d.GiBHour)
+	case "breach_cost":
+		return fmt.Sprintf("%g per breach", d.BreachCost)
+	}
+	return "as its currency"
 }

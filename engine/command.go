@@ -117,6 +117,10 @@ type Status struct {
 	Mirror          *upfactory.MirrorReport `json:"mirror,omitempty"`
 	Approvals       []upfactory.Approval    `json:"approvals,omitempty"`
 	Versions        []VersionStatus         `json:"versions"`
+	// Baseline is what the stable version served before the rollout;
+	// Verification compares the new version with it after 100%.
+	Baseline     *upfactory.Figures      `json:"baseline,omitempty"`
+	Verification *upfactory.Verification `json:"verification,omitempty"`
 }
 
 // Gate is what the rollout waits for from a person.
@@ -164,6 +168,10 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 		out.Candidates = r.Candidates
 		out.StartedAt, out.UpdatedAt = r.StartedAt, r.UpdatedAt
 		out.Checks, out.Approvals, out.Score, out.Mirror = r.Checks, r.Approvals, r.Score, r.Mirror
+		out.Baseline, out.Verification = r.Baseline, r.Verification
+		if rollout.Verifying(st) {
+			out.Message += fmt.Sprintf("; post-release verification against the baseline until %s", r.Verification.Until.Format(time.TimeOnly))
+		}
 		steps := s.Service.Strategy.Canary.Steps
 		if r.StepIndex < len(steps) {
 			switch step := steps[r.StepIndex]; {

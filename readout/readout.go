@@ -14,6 +14,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/dora"
+	"github.com/upfactory/upfactory/economics"
 )
 
 // Inputs are the records of the period.
@@ -23,6 +24,8 @@ type Inputs struct {
 	Candidates []*upfactory.Candidate // resolved ones included
 	Incidents  []*upfactory.Incident
 	Keys       dora.Keys
+	// Economics prices the period; nil leaves money out.
+	Economics *economics.Report
 }
 
 // Figure is one number of the readout with its sources.
@@ -78,6 +81,8 @@ type Readout struct {
 	Sections          []Section `json:"sections"`
 	DORA              DORA      `json:"dora"`
 	RegressionsCaught int       `json:"regressions_caught"`
+	// Economics is the priced period, with its formulas and assumptions.
+	Economics *economics.Report `json:"economics,omitempty"`
 }
 
 // Headings of the brief's executive readout template.
@@ -121,23 +126,30 @@ func Build(x Inputs) *Readout {
 	}
 
 	// Delivered upgrades and the regressions the canary caught.
-	var delivered, caught []*upfactory.Upgrade
-	var deliveredSeqs, caughtSeqs []int64
+	var delivered, caught, verified []*upfactory.Upgrade
+	var deliveredSeqs, caughtSeqs, verifiedSeqs []int64
 	for _, u := range x.Upgrades {
 		if rec := entered(u, upfactory.StageVerification, x.From, x.To); rec != nil {
 			delivered = append(delivered, u)
 			deliveredSeqs = append(deliveredSeqs, rec.Seq)
 		}
-		if rec := entered(u, upfactory.StageRolledBack, x.From, x.To); rec != nil && len(u.Stages) >= 2 &&
-			u.Stages[len(u.Stages)-2].Outcome == "rollback.automatic" {
+		rec := entered(u, upfactory.StageRolledBack, x.From, x.To)
+		if rec == nil || len(u.Stages) < 2 {
+			continue
+		}
+		switch u.Stages[len(u.Stages)-2].Outcome {
+		case upfactory.ActionRollbackAutomatic:
 			caught = append(caught, u)
 			caughtSeqs = append(caughtSeqs, rec.Seq)
+		case upfactory.ActionRollbackVerification:
+			verified = append(verified, u)
+			verifiedSeqs = append(verifiedSeqs, rec.Seq)
 		}
 	}
-	r.RegressionsCaught = countRollouts(caught)
+	r.RegressionsCaught = countRollouts(caught) + countRollouts(verified)
 	k := x.Keys
 	r.DORA = DORA{Deployments: int(k.Deployments.Value), LeadTimeSeconds: k.LeadTime.Value, ChangeFailureRate: k.ChangeFailureRate.Value, TimeToRestore: k.TimeToRestore.Value}
-	r.HasData = k.HasData || len(delivered) > 0 || len(caught) > 0
+	r.HasData = k.HasData || len(delivered) > 0 || len(caught) > 0 || len(verified) > 0
 	if !r.HasData {
 		for _, h := range []string{WhatChanged, WhyNow, RiskReduced, MetricImproved} {
 			r.Sections = append(r.Sections, Section{Heading: h, Text: "Nothing is on record for this period: no upgrade was delivered or caught, and no incident ended.", Figures: []Figure{}})
@@ -200,12 +212,23 @@ func Build(x Inputs) *Readout {
 
 	// What risk reduced.
 	risk := Section{Heading: RiskReduced, Figures: []Figure{
-		{Name: "regressions caught before reaching all users", Value: float64(r.RegressionsCaught), Unit: "rollouts", Sources: seqs(caughtSeqs...)},
+		{Name: "regressions caught before reaching all users", Value: float64(countRollouts(caught)), Unit: "rollouts", Sources: seqs(caughtSeqs...)},
 	}}
-	var caughtLines []string
-	for _, u := range caught {
-		caughtLines = append(caughtLines, fmt.Sprintf("%s %s on %s", u.Service, u.Version, u.Stages[len(u.Stages)-1].EnteredAt.Format(time.RFC3339)))
+	if len(verified) > 0 {
+		risk.Figures = append(risk.Figures, Figure{Name: "regressions rolled back by post-release verification", Value: float64(countRollouts(verified)), Unit: "rollouts", Sources: seqs(verifiedSeqs...)})
 	}
+	describe := func(ups []*upfactory.Upgrade) []string {
+		var out []string
+		seen := map[string]bool{}
+		for _, u := range ups {
+			if !seen[u.RolloutID] {
+				seen[u.RolloutID] = true
+				out = append(out, fmt.Sprintf("%s %s on %s", u.Service, u.Version, u.Stages[len(u.Stages)-1].EnteredAt.UTC().Format(time.RFC3339)))
+			}
+		}
+		return out
+	}
+	caughtLines, verifiedLines := describe(caught), describe(verified)
 	var open, closedDays float64
 	var closedN int
 	for _, e := range k.Exposure {
@@ -220,6 +243,9 @@ func Build(x Inputs) *Readout {
 	if len(caughtLines) > 0 {
 		parts = append(parts, "The canary rolled back "+strings.Join(caughtLines, "; ")+" automatically")
 	}
+	if len(verifiedLines) > 0 {
+		parts = append(parts, "After 100%, post-release verification saw a regression against the baseline and gave the traffic back to the previous version: "+strings.Join(verifiedLines, "; "))
+	}
 	if closedN > 0 {
 		parts = append(parts, fmt.Sprintf("%d KEV-listed or high-risk advisory(ies) closed after %.1f days open on average", closedN, closedDays/float64(closedN)))
 	}
@@ -230,6 +256,10 @@ func Build(x Inputs) *Readout {
 		risk.Text = "No regression was caught and no high-risk advisory was closed in this period."
 	} else {
 		risk.Text = strings.Join(parts, ". ") + "."
+	}
+	if ec := x.Economics; ec != nil {
+		r.Economics = ec
+		priceRisk(&risk, ec)
 	}
 	r.Sections = append(r.Sections, risk)
 
@@ -245,6 +275,9 @@ func Build(x Inputs) *Readout {
 		int(k.Deployments.Value), k.ChangeFailureRate.Value*100, upfactory.Duration(time.Duration(k.LeadTime.Value*float64(time.Second))).Human())
 	if k.TimeToRestore.Count > 0 {
 		metric.Text += fmt.Sprintf(" Incidents were restored in %s (median of %d).", upfactory.Duration(time.Duration(k.TimeToRestore.Value*float64(time.Second))).Human(), k.TimeToRestore.Count)
+	}
+	if ec := x.Economics; ec != nil {
+		priceMetrics(&metric, ec)
 	}
 	r.Sections = append(r.Sections, metric)
 	return r
@@ -287,8 +320,98 @@ func value(f Figure) string {
 	case "ratio":
 		return fmt.Sprintf("%.0f%%", f.Value*100)
 	}
+	if currency(f.Unit) {
+		return economics.Money(f.Value) + " " + f.Unit
+	}
 	if f.Value == float64(int64(f.Value)) {
 		return fmt.Sprintf("%d %s", int64(f.Value), f.Unit)
 	}
 	return fmt.Sprintf("%.1f %s", f.Value, f.Unit)
+}
+
+// assumed says which prices are assumptions, for the text.
+func assumed(ec *economics.Report) string {
+	if len(ec.Assumed) == 0 {
+		return ""
+	}
+	return " (assumed, edit economics in the config: " + strings.Join(ec.Assumed, ", ") + ")"
+}
+
+// priceRisk adds the downtime the canaries spared and the expected loss
+// the patches took away.
+func priceRisk(s *Section, ec *economics.Report) {
+	if len(ec.Avoided) > 0 {
+		var src []int64
+		var lines []string
+		for _, a := range ec.Avoided {
+			src = append(src, a.Sources...)
+			lines = append(lines, fmt.Sprintf("%s %s: %s", a.Service, a.Version, a.Formula))
+		}
+		s.Figures = append(s.Figures, Figure{Name: "downtime cost avoided by canaries", Value: ec.DowntimeAvoided, Unit: ec.Currency, Sources: seqs(src...)})
+		s.Text += fmt.Sprintf(" Canaries spared an estimated %s %s of downtime%s: %s.", economics.Money(ec.DowntimeAvoided), ec.Currency, assumed(ec), strings.Join(lines, "; "))
+	}
+	if len(ec.Losses) > 0 {
+		var src []int64
+		var unscored []string
+		for _, l := range ec.Losses {
+			src = append(src, l.Sources...)
+			unscored = append(unscored, l.Unscored...)
+		}
+		s.Figures = append(s.Figures, Figure{Name: "expected loss avoided by patching (30 days)", Value: ec.ExpectedLoss, Unit: ec.Currency, Sources: seqs(src...)})
+		s.Text += fmt.Sprintf(" Patching took away an expected loss of %s %s over the next 30 days (chance of exploitation from EPSS × the cost of a breach%s).",
+			economics.Money(ec.ExpectedLoss), ec.Currency, assumed(ec))
+		if len(unscored) > 0 {
+			s.Text += " Without an EPSS score, not counted: " + strings.Join(unscored, ", ") + "."
+		}
+	}
+}
+
+// priceMetrics adds the before/after figures of the verified rollouts as
+// charts, and the latest of each as a figure.
+func priceMetrics(s *Section, ec *economics.Report) {
+	for _, c := range []struct {
+		title string
+		unit  string
+		rows  []economics.Change
+	}{
+		{"Cost per million requests", ec.Currency, ec.CostPerMillion},
+		{"CPU-seconds per 1,000 requests", "CPU-seconds", ec.CPU},
+		{"Error budget burn (1 = the whole budget)", "× budget", ec.ErrorBudget},
+		{"Incidents per 30 days", "incidents", ec.IncidentRate},
+	} {
+		if len(c.rows) == 0 {
+			continue
+		}
+		ch := Chart{Title: c.title, Unit: c.unit}
+		for _, row := range c.rows {
+			ch.Bars = append(ch.Bars, Bar{Label: row.Service + " " + row.Version, Before: row.Before, After: row.After, Sources: seqs(row.Sources...)})
+		}
+		s.Charts = append(s.Charts, ch)
+		last := c.rows[len(c.rows)-1]
+		s.Figures = append(s.Figures,
+			Figure{Name: strings.ToLower(c.title[:1]) + c.title[1:] + ", before " + last.Service + " " + last.Version, Value: last.Before, Unit: c.unit, Sources: seqs(last.Sources...)},
+			Figure{Name: strings.ToLower(c.title[:1]) + c.title[1:] + ", after", Value: last.After, Unit: c.unit, Sources: seqs(last.Sources...)})
+	}
+	if n := len(ec.CostPerMillion); n > 0 {
+		last := ec.CostPerMillion[n-1]
+		s.Text += fmt.Sprintf(" %s %s costs %s %s per million requests, against %s before%s.", last.Service, last.Version,
+			economics.Money(last.After), ec.Currency, economics.Money(last.Before), assumed(ec))
+	}
+	if n := len(ec.ErrorBudget); n > 0 {
+		last := ec.ErrorBudget[n-1]
+		s.Text += fmt.Sprintf(" Error budget burn went from %.2f to %.2f of the budget.", last.Before, last.After)
+	}
+}
+
+// currency reports whether unit is an ISO 4217 code: three capitals.
+func currency(unit string) bool {
+	if len(unit) != 3 {
+		return false
+	}
+	for _, c := range unit {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }

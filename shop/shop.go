@@ -5,7 +5,7 @@
 // canary can also be judged through Prometheus.
 //
 // The regressions are deterministic, so that whatever catches them catches
-// them every time. Each API route counts its own requests, n = 1, 2, …, and
+// them every time (a FailAfter profile counts from its FailAfter-th request). Each API route counts its own requests, n = 1, 2, …, and
 // the n-th fails with 500 when n·ErrorRate crosses an integer: at 8% the
 // 13th and the 25th of every 25 fail, so a route's first 12 requests always
 // succeed and any 25 consecutive requests to a route hold exactly 2
@@ -37,7 +37,11 @@ import (
 
 // Profile is how one version of the shop behaves.
 type Profile struct {
-	ErrorRate    float64       // share of each API route's requests answered 500, spread evenly (see the package doc)
+	ErrorRate float64 // share of each API route's requests answered 500, spread evenly (see the package doc)
+	// FailAfter, when set, spares each route's first FailAfter requests:
+	// a regression that shows only under sustained full traffic, after a
+	// canary saw the version healthy.
+	FailAfter    uint64
 	ExtraLatency time.Duration // added to every API request
 	NeverReady   bool          // /healthz never answers 200
 	Note         string
@@ -48,6 +52,7 @@ type Profile struct {
 var Profiles = map[string]Profile{
 	"1.1.0": {ErrorRate: 0.08, ExtraLatency: 120 * time.Millisecond, Note: "regression: 8% of API calls fail and every call is 120ms slower"},
 	"2.1.0": {ErrorRate: 0.08, ExtraLatency: 120 * time.Millisecond, Note: "regression: 8% of API calls fail and every call is 120ms slower"},
+	"1.3.0": {ErrorRate: 0.08, FailAfter: 300, Note: "regression under sustained traffic: after 300 requests to a route, 8% of its calls fail"},
 	"9.9.9": {NeverReady: true, Note: "broken build: never passes readiness"},
 }
 
@@ -110,7 +115,7 @@ func Handler(version string) http.Handler {
 			w.Header().Set("X-Shop-Version", version)
 			// Real handlers take a little time; the jitter gives latency a shape.
 			time.Sleep(time.Duration(1+n%3)*time.Millisecond + p.ExtraLatency)
-			if fails(n, errPPM) {
+			if n > p.FailAfter && fails(n-p.FailAfter, errPPM) {
 				http.Error(sw, "internal error", http.StatusInternalServerError)
 				return
 			}

@@ -179,3 +179,21 @@ func TestQueueBacklogForgetsOldCheckouts(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestFailAfterSparesTheFirstRequests(t *testing.T) {
+	h := shop.Handler("1.3.0")
+	p := shop.Profiles["1.3.0"]
+	failed := 0
+	for n := 1; n <= int(p.FailAfter)+100; n++ {
+		code := get(t, h, "GET", "/api/version").Code
+		if code != http.StatusOK && n <= int(p.FailAfter) {
+			t.Fatalf("request %d answered %d before FailAfter %d", n, code, p.FailAfter)
+		}
+		if code != http.StatusOK {
+			failed++
+		}
+	}
+	if failed != 8 {
+		t.Errorf("%d of the 100 requests after FailAfter failed, want 8", failed)
+	}
+}

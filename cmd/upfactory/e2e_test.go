@@ -65,7 +65,12 @@ type served struct {
 // gatesOff switches off the line's gates that need a person or a staging
 // run (release notes, compat, preflight, drill) for the tests that are
 // about delivery; line_e2e_test.go goes through them. Freezes stay on.
-const gatesOff = "\n    gates: {notes: false, compat: false, preflight: false, drill: false}"
+// It also switches off post-release verification, which compares the new
+// version with the time before the rollout rather than side by side:
+// verification_e2e_test.go tests it.
+const gatesOff = "\n    gates: {notes: false, compat: false, preflight: false, drill: false}" + verificationOff
+
+const verificationOff = "\n    verification: {off: true}"
 
 func writeConfig(t *testing.T, dir, steps string) (cfgPath, api, router string) {
 	t.Helper()
