@@ -297,7 +297,7 @@ func TestHTMLWritesNoNaNOrInfinity(t *testing.T) {
 			t.Errorf("page holds %q", no)
 		}
 	}
-	if !strings.Contains(out, ">-3 USD</text>") {
+	if !strings.Contains(out, ">-3.00 USD</text>") {
 		t.Errorf("a negative value keeps its label")
 	}
 	if p := mustParse(t, out); len(p.charts) != 3 {
