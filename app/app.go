@@ -30,6 +30,7 @@ type Store interface {
 	upfactory.PolicyStore
 	upfactory.LineStore
 	upfactory.IncidentStore
+	upfactory.ReviewStore
 }
 
 // App answers the CLI's and the API's requests.

@@ -421,3 +421,55 @@ func TestAPostReleaseRegressionOpensAnIncident(t *testing.T) {
 		})
 	}
 }
+
+func TestReviewActionsAreStoredLoggedAndRead(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.app.SyncLine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ups, err := w.db.Upgrades(ctx, upfactory.UpgradeFilter{Closed: true})
+	if err != nil || len(ups) == 0 {
+		t.Fatalf("upgrades %v %v", ups, err)
+	}
+	id := ups[0].ID
+	before := w.logLen(t)
+	for _, tc := range []struct{ id, text, by string }{{id, " ", "dana"}, {id, "x", ""}, {"shop/nope", "x", "dana"}} {
+		if _, err := w.app.AddAction(ctx, tc.id, tc.text, "", tc.by); err == nil {
+			t.Errorf("add %+v: accepted", tc)
+		}
+	}
+	if w.logLen(t) != before {
+		t.Error("refused actions were logged")
+	}
+	act, err := w.app.AddAction(ctx, id, "alert on p99 per route", "sre", "dana")
+	if err != nil || act.Seq == 0 || act.Service != ups[0].Service {
+		t.Fatalf("added %+v, %v", act, err)
+	}
+	r, err := w.app.Review(ctx, id)
+	if err != nil || len(r.Actions) != 1 || r.Actions[0].Text != "alert on p99 per route" {
+		t.Fatalf("review %+v, %v", r, err)
+	}
+	ro, err := w.app.Readout(ctx, app.ReadoutRequest{From: act.CreatedAt.Add(-time.Hour), To: act.CreatedAt.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range ro.Sections {
+		for _, f := range s.Figures {
+			if f.Name == "review actions open" && f.Value == 1 && len(f.Sources) == 1 && f.Sources[0] == act.Seq {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the readout does not show the open action: %+v", ro.Sections)
+	}
+	done, err := w.app.DoneAction(ctx, act.ID, "sam")
+	if err != nil || done.Open() {
+		t.Fatalf("done %+v, %v", done, err)
+	}
+	if _, err := w.app.DoneAction(ctx, act.ID, "sam"); upfactory.ErrorCode(err) != upfactory.ECONFLICT {
+		t.Errorf("done twice: %v", err)
+	}
+}

@@ -87,13 +87,13 @@ func (a *App) syncLine(ctx context.Context) error {
 	return a.openCaught(ctx, l.Upgrades(), entries)
 }
 
-// dueByTime reports whether time alone moves an upgrade: a delivery in
-// verification, confirmed, whose rollback window has closed (anything
-// else that moves one comes with a log entry).
+// dueByTime reports whether an upgrade may move with no new log entry: a
+// confirmed delivery in verification that passed it, or whose rollback
+// window has closed (anything else that moves one comes with an entry).
 func dueByTime(ups []*upfactory.Upgrade, now time.Time) bool {
 	for _, u := range ups {
-		verified := u.VerifyUntil.IsZero() || u.Verification != ""
-		if u.Stage == upfactory.StageVerification && u.Confirmed && verified && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
+		closed := !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil)
+		if u.Stage == upfactory.StageVerification && u.Confirmed && (u.Verification == "passed" || closed && (u.VerifyUntil.IsZero() || u.Verification != "")) {
 			return true
 		}
 	}

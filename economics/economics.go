@@ -311,11 +311,16 @@ func money(v float64, currency string) string {
 	return Money(v) + " " + currency
 }
 
-// Money writes an amount with thousands separators, whole from 100 on.
+// Money writes an amount: three significant digits below 1, cents below
+// 100, whole with thousands separators from 100 on.
 func Money(v float64) string {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "n/a"
+	case v == 0:
+		return "0"
+	case math.Abs(v) < 1:
+		return strconv.FormatFloat(v, 'g', 3, 64) // 0.00418: a fraction of a cent still compares
 	case math.Abs(v) < 100:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}

@@ -123,7 +123,7 @@ func TestAnEmptyPeriodPricesNothing(t *testing.T) {
 }
 
 func TestMoney(t *testing.T) {
-	for v, want := range map[float64]string{0.4234: "0.42", 99.5: "99.50", 2280: "2,280", 1234567.6: "1,234,568", -5000: "-5,000", math.NaN(): "n/a"} {
+	for v, want := range map[float64]string{0.4234: "0.423", 0.004183: "0.00418", 0: "0", 99.5: "99.50", 2280: "2,280", 1234567.6: "1,234,568", -5000: "-5,000", math.NaN(): "n/a"} {
 		if got := economics.Money(v); got != want {
 			t.Errorf("Money(%v) = %q, want %q", v, got, want)
 		}

@@ -339,16 +339,17 @@ func (l *Line) settle(f Facts) {
 				u.Confirmed = true
 				l.changed[u.ID] = true
 			}
-			verified := u.VerifyUntil.IsZero() || u.Verification != ""
-			if u.Confirmed && verified && !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil) {
-				switch u.Verification {
-				case "regression":
-					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivered, but post-release verification saw a regression (see its incident)", "regression", 0)
-				case "passed":
-					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed, verification passed and the rollback window closed", "verified", 0)
-				default:
-					l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed and the rollback window closed", "verified", 0)
-				}
+			if !u.Confirmed {
+				continue
+			}
+			closed := !u.RollbackUntil.IsZero() && !now.Before(u.RollbackUntil)
+			switch {
+			case u.Verification == "passed":
+				l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed and post-release verification passed", "verified", 0)
+			case u.Verification == "regression" && closed:
+				l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivered, but post-release verification saw a regression (see its incident)", "regression", 0)
+			case u.VerifyUntil.IsZero() && closed:
+				l.move(u, upfactory.StageDone, now, upfactory.ActorSystem, "delivery confirmed and the rollback window closed", "verified", 0)
 			}
 		}
 	}

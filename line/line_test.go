@@ -259,7 +259,7 @@ func TestVerificationHoldsTheUpgradeUntilItsVerdict(t *testing.T) {
 	if got := w.stage("shop/c-app"); got != upfactory.StageDone {
 		t.Fatalf("verification passed: %s, want done", got)
 	}
-	if u := w.stored[0]; u.Verification != "passed" || u.Current().Reason != "delivery confirmed, verification passed and the rollback window closed" {
+	if u := w.stored[0]; u.Verification != "passed" || u.Current().Reason != "delivery confirmed and post-release verification passed" {
 		t.Errorf("done record: %+v", u.Current())
 	}
 	if diff := cmp.Diff(w.stored, line.Rebuild(w.log)); diff != "" {

@@ -7,6 +7,7 @@
 package readout
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,6 +27,9 @@ type Inputs struct {
 	Keys       dora.Keys
 	// Economics prices the period; nil leaves money out.
 	Economics *economics.Report
+	// Actions are the blameless reviews' actions: the open ones, and
+	// those done in the period, are shown.
+	Actions []*upfactory.ReviewAction
 }
 
 // Figure is one number of the readout with its sources.
@@ -154,6 +158,7 @@ func Build(x Inputs) *Readout {
 		for _, h := range []string{WhatChanged, WhyNow, RiskReduced, MetricImproved} {
 			r.Sections = append(r.Sections, Section{Heading: h, Text: "Nothing is on record for this period: no upgrade was delivered or caught, and no incident ended.", Figures: []Figure{}})
 		}
+		reviewActions(&r.Sections[2], x) // the actions still open stay in view
 		return r
 	}
 
@@ -257,9 +262,11 @@ func Build(x Inputs) *Readout {
 	} else {
 		risk.Text = strings.Join(parts, ". ") + "."
 	}
+	reviewActions(&risk, x)
+	said := false
 	if ec := x.Economics; ec != nil {
 		r.Economics = ec
-		priceRisk(&risk, ec)
+		priceRisk(&risk, ec, &said)
 	}
 	r.Sections = append(r.Sections, risk)
 
@@ -277,7 +284,7 @@ func Build(x Inputs) *Readout {
 		metric.Text += fmt.Sprintf(" Incidents were restored in %s (median of %d).", upfactory.Duration(time.Duration(k.TimeToRestore.Value*float64(time.Second))).Human(), k.TimeToRestore.Count)
 	}
 	if ec := x.Economics; ec != nil {
-		priceMetrics(&metric, ec)
+		priceMetrics(&metric, ec, &said)
 	}
 	r.Sections = append(r.Sections, metric)
 	return r
@@ -329,17 +336,22 @@ func value(f Figure) string {
 	return fmt.Sprintf("%.1f %s", f.Value, f.Unit)
 }
 
-// assumed says which prices are assumptions, for the text.
-func assumed(ec *economics.Report) string {
-	if len(ec.Assumed) == 0 {
+// assumption says which prices are assumptions: in full the first time
+// (said false), briefly after.
+func assumption(ec *economics.Report, said *bool) string {
+	switch {
+	case len(ec.Assumed) == 0:
 		return ""
+	case *said:
+		return " (assumed prices)"
 	}
-	return " (assumed, edit economics in the config: " + strings.Join(ec.Assumed, ", ") + ")"
+	*said = true
+	return " (assumed: the config's economics section does not set " + strings.Join(ec.Assumed, ", ") + "; the defaults are documented estimates)"
 }
 
 // priceRisk adds the downtime the canaries spared and the expected loss
 // the patches took away.
-func priceRisk(s *Section, ec *economics.Report) {
+func priceRisk(s *Section, ec *economics.Report, said *bool) {
 	if len(ec.Avoided) > 0 {
 		var src []int64
 		var lines []string
@@ -348,36 +360,40 @@ func priceRisk(s *Section, ec *economics.Report) {
 			lines = append(lines, fmt.Sprintf("%s %s: %s", a.Service, a.Version, a.Formula))
 		}
 		s.Figures = append(s.Figures, Figure{Name: "downtime cost avoided by canaries", Value: ec.DowntimeAvoided, Unit: ec.Currency, Sources: seqs(src...)})
-		s.Text += fmt.Sprintf(" Canaries spared an estimated %s %s of downtime%s: %s.", economics.Money(ec.DowntimeAvoided), ec.Currency, assumed(ec), strings.Join(lines, "; "))
+		s.Text += fmt.Sprintf(" Canaries spared an estimated %s %s of downtime%s: %s.", economics.Money(ec.DowntimeAvoided), ec.Currency, assumption(ec, said), strings.Join(lines, "; "))
 	}
 	if len(ec.Losses) > 0 {
 		var src []int64
 		var unscored []string
+		scored := false
 		for _, l := range ec.Losses {
 			src = append(src, l.Sources...)
 			unscored = append(unscored, l.Unscored...)
+			scored = scored || len(l.Unscored) < len(l.Advisories)
 		}
-		s.Figures = append(s.Figures, Figure{Name: "expected loss avoided by patching (30 days)", Value: ec.ExpectedLoss, Unit: ec.Currency, Sources: seqs(src...)})
-		s.Text += fmt.Sprintf(" Patching took away an expected loss of %s %s over the next 30 days (chance of exploitation from EPSS × the cost of a breach%s).",
-			economics.Money(ec.ExpectedLoss), ec.Currency, assumed(ec))
+		if scored {
+			s.Figures = append(s.Figures, Figure{Name: "expected loss avoided by patching (30 days)", Value: ec.ExpectedLoss, Unit: ec.Currency, Sources: seqs(src...)})
+			s.Text += fmt.Sprintf(" Patching took away an expected loss of %s %s over the next 30 days (chance of exploitation from EPSS × the cost of a breach%s).",
+				economics.Money(ec.ExpectedLoss), ec.Currency, assumption(ec, said))
+		}
 		if len(unscored) > 0 {
-			s.Text += " Without an EPSS score, not counted: " + strings.Join(unscored, ", ") + "."
+			s.Text += " No EPSS score is on record for " + strings.Join(unscored, ", ") + ": their expected loss is not counted."
 		}
 	}
 }
 
 // priceMetrics adds the before/after figures of the verified rollouts as
 // charts, and the latest of each as a figure.
-func priceMetrics(s *Section, ec *economics.Report) {
+func priceMetrics(s *Section, ec *economics.Report, said *bool) {
 	for _, c := range []struct {
-		title string
-		unit  string
-		rows  []economics.Change
+		title, name string
+		unit        string
+		rows        []economics.Change
 	}{
-		{"Cost per million requests", ec.Currency, ec.CostPerMillion},
-		{"CPU-seconds per 1,000 requests", "CPU-seconds", ec.CPU},
-		{"Error budget burn (1 = the whole budget)", "× budget", ec.ErrorBudget},
-		{"Incidents per 30 days", "incidents", ec.IncidentRate},
+		{"Cost per million requests", "cost per million requests", ec.Currency, ec.CostPerMillion},
+		{"CPU-seconds per 1,000 requests", "CPU-seconds per 1,000 requests", "CPU-seconds", ec.CPU},
+		{"Error budget burn (1 = the whole budget)", "error budget burn", "× budget", ec.ErrorBudget},
+		{"Incidents per 30 days", "incidents per 30 days", "incidents", ec.IncidentRate},
 	} {
 		if len(c.rows) == 0 {
 			continue
@@ -389,13 +405,13 @@ func priceMetrics(s *Section, ec *economics.Report) {
 		s.Charts = append(s.Charts, ch)
 		last := c.rows[len(c.rows)-1]
 		s.Figures = append(s.Figures,
-			Figure{Name: strings.ToLower(c.title[:1]) + c.title[1:] + ", before " + last.Service + " " + last.Version, Value: last.Before, Unit: c.unit, Sources: seqs(last.Sources...)},
-			Figure{Name: strings.ToLower(c.title[:1]) + c.title[1:] + ", after", Value: last.After, Unit: c.unit, Sources: seqs(last.Sources...)})
+			Figure{Name: c.name + " before " + last.Service + " " + last.Version, Value: last.Before, Unit: c.unit, Sources: seqs(last.Sources...)},
+			Figure{Name: c.name + " after", Value: last.After, Unit: c.unit, Sources: seqs(last.Sources...)})
 	}
 	if n := len(ec.CostPerMillion); n > 0 {
 		last := ec.CostPerMillion[n-1]
 		s.Text += fmt.Sprintf(" %s %s costs %s %s per million requests, against %s before%s.", last.Service, last.Version,
-			economics.Money(last.After), ec.Currency, economics.Money(last.Before), assumed(ec))
+			economics.Money(last.After), ec.Currency, economics.Money(last.Before), assumption(ec, said))
 	}
 	if n := len(ec.ErrorBudget); n > 0 {
 		last := ec.ErrorBudget[n-1]
@@ -414,4 +430,30 @@ func currency(unit string) bool {
 		}
 	}
 	return true
+}
+
+// reviewActions adds what the reviews decided to automate: the actions
+// open at the end of the period, and those done within it.
+func reviewActions(s *Section, x Inputs) {
+	var open, done []string
+	var openSeqs, doneSeqs []int64
+	for _, a := range x.Actions {
+		switch {
+		case a.CreatedAt.After(x.To) || a.CreatedAt.Equal(x.To):
+		case a.Open() || a.DoneAt.After(x.To) || a.DoneAt.Equal(x.To):
+			open = append(open, fmt.Sprintf("%s (%s, owner %s)", a.Text, a.Upgrade, cmp.Or(a.Owner, "unassigned")))
+			openSeqs = append(openSeqs, a.Seq)
+		case in(a.DoneAt, x.From, x.To):
+			done = append(done, a.Text)
+			doneSeqs = append(doneSeqs, a.Seq)
+		}
+	}
+	if len(open) > 0 {
+		s.Figures = append(s.Figures, Figure{Name: "review actions open", Value: float64(len(open)), Unit: "actions", Sources: seqs(openSeqs...)})
+		s.Text += " Reviews left these actions to automate next time: " + strings.Join(open, "; ") + "."
+	}
+	if len(done) > 0 {
+		s.Figures = append(s.Figures, Figure{Name: "review actions done", Value: float64(len(done)), Unit: "actions", Sources: seqs(doneSeqs...)})
+		s.Text += " Done in the period: " + strings.Join(done, "; ") + "."
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/dora"
+	"github.com/upfactory/upfactory/economics"
 	"github.com/upfactory/upfactory/readout"
 )
 
@@ -96,5 +97,49 @@ func TestAnEmptyPeriodSaysSo(t *testing.T) {
 		if len(s.Figures) != 0 || !strings.Contains(s.Text, "Nothing is on record") {
 			t.Errorf("%s: %+v: an empty period gives no figures and says so", s.Heading, s)
 		}
+	}
+}
+
+func TestReadoutPricesThePeriod(t *testing.T) {
+	x := history()
+	x.Economics = &economics.Report{Currency: "EUR", Assumed: []string{"breach_cost"}, DowntimeAvoided: 2280,
+		Avoided:        []economics.Avoided{{Service: "shop", Version: "1.1.0", Value: 2280, Formula: "(1 − 0.05) × 30 min × 1,000 EUR/min × 1.00 traffic share × 8.00% hurt = 2,280 EUR", Sources: []int64{12}}},
+		CostPerMillion: []economics.Change{{Service: "shop", Version: "1.2.0", Before: 2.1, After: 1.55, Sources: []int64{41}}},
+		ErrorBudget:    []economics.Change{{Service: "shop", Version: "1.2.0", Before: 0.5, After: 2, Sources: []int64{41}}},
+		ExpectedLoss:   750000, Losses: []economics.Loss{{Upgrade: "shop/c-lib", Advisories: []string{"GO-2023-2102", "GHSA-x"}, Unscored: []string{"GHSA-x"}, Value: 750000, Sources: []int64{40}}}}
+	r := readout.Build(x)
+	for _, tc := range []struct {
+		heading, name string
+		value         float64
+		source        int64
+	}{
+		{readout.RiskReduced, "downtime cost avoided by canaries", 2280, 12},
+		{readout.RiskReduced, "expected loss avoided by patching (30 days)", 750000, 40},
+		{readout.MetricImproved, "cost per million requests before shop 1.2.0", 2.1, 41},
+		{readout.MetricImproved, "cost per million requests after", 1.55, 41},
+		{readout.MetricImproved, "error budget burn after", 2, 41},
+	} {
+		f := figure(r, tc.heading, tc.name)
+		if f == nil || f.Value != tc.value || f.Unit == "" || len(f.Sources) != 1 || f.Sources[0] != tc.source {
+			t.Errorf("%s / %s: %+v, want %v from #%d", tc.heading, tc.name, f, tc.value, tc.source)
+		}
+	}
+	md := readout.Markdown(r)
+	for _, want := range []string{"2,280 EUR", "= 2,280 EUR", "750,000 EUR", "No EPSS score is on record for GHSA-x", "1.55 EUR per million requests, against 2.10 before"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if n := strings.Count(md, "does not set breach_cost"); n != 1 {
+		t.Errorf("the assumptions are spelt out %d times, want once", n)
+	}
+	var charts []string
+	for _, s := range r.Sections {
+		for _, c := range s.Charts {
+			charts = append(charts, c.Title)
+		}
+	}
+	if len(charts) != 2 {
+		t.Errorf("charts %v: want cost per million and error budget", charts)
 	}
 }

@@ -570,3 +570,9 @@ func TestIncidentStore(t *testing.T) {
 		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
 	})
 }
+
+func TestReviewStore(t *testing.T) {
+	storetest.RunReview(t, func(t *testing.T) storetest.ReviewStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}

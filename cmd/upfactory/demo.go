@@ -5,10 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/upfactory/upfactory/app"
-	"github.com/upfactory/upfactory/compat"
-	"github.com/upfactory/upfactory/gate"
-	"github.com/upfactory/upfactory/readout"
 	"io"
 	"net"
 	"net/http"
@@ -19,15 +15,21 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/app"
+	"github.com/upfactory/upfactory/compat"
 	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/economics"
 	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/gate"
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/intake"
 	"github.com/upfactory/upfactory/loadgen"
+	"github.com/upfactory/upfactory/readout"
 	"github.com/upfactory/upfactory/shop"
 )
 
@@ -87,6 +89,10 @@ type demoSummary struct {
 	Incidents int `json:"incidents"`
 	// RegressionsCaught is the readout's count: 1.1.0.
 	RegressionsCaught int `json:"regressions_caught"`
+	// Verification is the post-release verdict on the good version.
+	Verification string `json:"verification"`
+	// ReadoutCommand gives the demo's readout again from a kept work dir.
+	ReadoutCommand string `json:"readout_command"`
 }
 
 func freePort() (string, error) {
@@ -357,6 +363,13 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	}
 	sum.CandidatesAfter, sum.CandidatesResolved = len(rep.Candidates), rep.Run.CandidatesResolved
 	printCandidates(out, rep)
+	p("\n== 7. Post-release verification: %s at 100%% against the baseline %s served before its rollout", good.StableVersion, good.Baseline.Version)
+	verified, err := waitVerified(ctx, client, 2*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	sum.Verification = string(verified.Verification.Verdict)
+	printVerification(out, cfg, verified)
 	if err := srv.App.SyncLine(ctx); err != nil {
 		return nil, err
 	}
@@ -391,14 +404,23 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 	sum.OK = sum.BadRollout == string(upfactory.PhaseRolledBack) && sum.GoodRollout == string(upfactory.PhaseCompleted) &&
 		sum.StableVersion == goodVersion && sum.DeliveryFailures == 0 && sum.LogVerified &&
 		sum.CandidatesDay1 > 0 && sum.CandidatesAfter == 0 && sum.BadCompat == upfactory.CompatFail && len(sum.GatesHeldBad) > 0 &&
-		sum.GoodCompat == upfactory.CompatPass && sum.DrillPassed && sum.Preflight == upfactory.PreflightGo
+		sum.GoodCompat == upfactory.CompatPass && sum.DrillPassed && sum.Preflight == upfactory.PreflightGo &&
+		sum.Verification == string(upfactory.VerdictPass)
 
-	if r, err := srv.App.Readout(ctx, demoStart, time.Now().Add(time.Second)); err == nil {
-		p("\n== The executive readout of the demo's own history (upfactory readout)")
-		for _, l := range strings.Split(strings.TrimRight(readout.Markdown(r), "\n"), "\n") {
-			p("   %s", l)
-		}
-		sum.RegressionsCaught = r.RegressionsCaught
+	// Whole seconds, so that the command printed below gives the same readout.
+	from, to := demoStart.UTC().Truncate(time.Second), time.Now().UTC().Truncate(time.Second).Add(time.Second)
+	r, err := srv.App.Readout(ctx, app.ReadoutRequest{From: from, To: to})
+	if err != nil {
+		return nil, err
+	}
+	p("\n== The executive readout of the demo's own history (upfactory readout)")
+	for _, l := range strings.Split(strings.TrimRight(readout.Markdown(r), "\n"), "\n") {
+		p("   %s", l)
+	}
+	sum.RegressionsCaught = r.RegressionsCaught
+	sum.ReadoutCommand = fmt.Sprintf("upfactory readout -c %s --from %s --to %s --format md|html|json", cfgPath, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	if keep {
+		p("   the same readout, from the kept work dir: %s", sum.ReadoutCommand)
 	}
 
 	p("\n== Summary")
@@ -439,6 +461,53 @@ func waitReady(ctx context.Context, c *uhttp.Client, version string, timeout tim
 		}
 	}
 	return fmt.Errorf("the stable version %s did not become ready within %s", version, timeout)
+}
+
+// waitVerified waits until post-release verification of the last
+// rollout has a verdict.
+func waitVerified(ctx context.Context, c *uhttp.Client, timeout time.Duration) (*engine.Status, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := c.Status(ctx, demoService)
+		if err != nil {
+			return nil, err
+		}
+		if v := st.Verification; v == nil {
+			return nil, fmt.Errorf("the rollout of %s has no post-release verification", st.CanaryVersion)
+		} else if v.Verdict != upfactory.VerdictPending {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("post-release verification of %s gave no verdict within %s", st.CanaryVersion, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// printVerification shows the verdict with the figures before and after.
+func printVerification(out io.Writer, cfg *upfactory.Config, st *engine.Status) {
+	v, b := st.Verification, st.Baseline
+	fmt.Fprintf(out, "   verdict: %s — %s\n", v.Verdict, v.Reason)
+	if b == nil || v.Latest == nil {
+		return
+	}
+	a := v.Latest
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "   \t%s before\t%s after\n", b.Version, a.Version)
+	fmt.Fprintf(w, "   requests\t%d\t%d\n", b.Requests, a.Requests)
+	fmt.Fprintf(w, "   error rate\t%.2f%%\t%.2f%%\n", 100*b.ErrorRate(), 100*a.ErrorRate())
+	fmt.Fprintf(w, "   p95\t%s\t%s\n", ms(b.P95*1000), ms(a.P95*1000))
+	if b.Usage && a.Usage {
+		m := cfg.Economics
+		fmt.Fprintf(w, "   CPU-seconds per 1,000 requests\t%.3f\t%.3f\n", b.CPUSecondsPer1k, a.CPUSecondsPer1k)
+		fmt.Fprintf(w, "   cost per million requests (%s)\t%s\t%s\n", m.Currency,
+			economics.Money(economics.PerMillion(m, b.CPUSecondsPer1k, b.MiBSecondsPer1k)), economics.Money(economics.PerMillion(m, a.CPUSecondsPer1k, a.MiBSecondsPer1k)))
+	}
+	w.Flush()
 }
 
 // demoProgressEvery is how often the demo repeats a rollout's progress
