@@ -52,8 +52,10 @@ type builder struct {
 	// dependents maps a service to those that call it, directly.
 	dependents map[string][]string
 	// history is per service: failed rollouts and whether a rollback
-	// succeeded, from the operation log.
-	history map[string]history
+	// was drilled; componentFailed counts, per component name, the failed
+	// rollouts that carried it. Every outcome on record feeds them.
+	history         map[string]history
+	componentFailed map[string]int
 }
 
 type history struct {
@@ -347,6 +349,7 @@ func (b *builder) riskInputs(c *upfactory.Candidate) risk.Inputs {
 		in.FailedRollouts += h.failed
 		in.RollbackDrilled = in.RollbackDrilled || h.drilled
 	}
+	in.FailedRollouts = max(in.FailedRollouts, b.componentFailed[c.Component])
 	in.TrafficShare = min(in.TrafficShare, 1)
 	for _, h := range c.Highlights {
 		switch h.Kind {

@@ -208,12 +208,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		for _, d := range s.DependsOn {
 			b.dependents[d] = append(b.dependents[d], s.Name)
 		}
-		h, err := serviceHistory(ctx, opts.Store, s.Name)
-		if err != nil {
-			return nil, err
-		}
-		b.history[s.Name] = h
 	}
+	outcomes, err := opts.Store.Log(ctx, upfactory.LogFilter{})
+	if err != nil {
+		return nil, err
+	}
+	b.history, b.componentFailed = histories(outcomes)
 	cands, probs := b.build(inv, findings)
 	rep.Problems = append(rep.Problems, probs...)
 	progress(fmt.Sprintf("build: %d candidates scored", len(cands)))
@@ -505,22 +505,61 @@ func match(ix *osv.Index, inv []serviceComponents, enr scan.Enrichment, rep *Rep
 	return out
 }
 
-// serviceHistory reads a service's rollout history from the log.
-func serviceHistory(ctx context.Context, st Store, service string) (history, error) {
-	entries, err := st.Log(ctx, upfactory.LogFilter{Service: service})
-	if err != nil {
-		return history{}, err
+// histories reads the outcomes on record: per service, its failed
+// rollouts (rolled back on its checks, failed, a regression after 100%,
+// or an incident a person linked to one of its upgrades) and whether a
+// rollback was drilled (a passing drill, or a rollback by hand); per
+// component, the failed rollouts that carried it (from the line's
+// entries, which name each upgrade's component and rollout).
+func histories(entries []upfactory.LogEntry) (map[string]history, map[string]int) {
+	byService := map[string]history{}
+	carried := map[string][]string{} // rollout → components
+	failedRollouts := map[string]bool{}
+	fail := func(service, rollout string) {
+		if rollout != "" && failedRollouts[rollout] {
+			return // one failure per rollout: a verification regression and its rollback, say
+		}
+		failedRollouts[rollout] = rollout != ""
+		h := byService[service]
+		h.failed++
+		byService[service] = h
 	}
-	var h history
 	for _, e := range entries {
+		rollout, _ := e.Values["rollout"].(string)
 		switch e.Action {
-		case upfactory.ActionRollbackAutomatic, upfactory.ActionFailed, upfactory.ActionVerificationFailed: // a verification rollback follows its regression entry
-			h.failed++
-		case "rollback.manual":
+		case upfactory.ActionRollbackAutomatic, upfactory.ActionFailed, upfactory.ActionVerificationFailed, upfactory.ActionRollbackVerification:
+			fail(e.Service, rollout)
+		case "incident.open":
+			// A person's incident linked to an upgrade; the automatic ones
+			// (source_seq) repeat a rollback counted already.
+			if up, _ := e.Values["upgrade"].(string); up != "" && e.Values["source_seq"] == nil {
+				fail(e.Service, "incident:"+up)
+			}
+		case upfactory.ActionRollbackManual:
+			h := byService[e.Service]
 			h.drilled = true
+			byService[e.Service] = h
+		case "drill":
+			if passed, _ := e.Values["passed"].(bool); passed {
+				h := byService[e.Service]
+				h.drilled = true
+				byService[e.Service] = h
+			}
+		case "upgrade.stage":
+			if c, _ := e.Values["component"].(string); c != "" && rollout != "" && !slices.Contains(carried[rollout], c) {
+				carried[rollout] = append(carried[rollout], c)
+			}
 		}
 	}
-	return h, nil
+	byComponent := map[string]int{}
+	for rollout, failed := range failedRollouts {
+		if failed {
+			for _, c := range carried[rollout] {
+				byComponent[c]++
+			}
+		}
+	}
+	return byService, byComponent
 }
 
 // diffAdvisories counts what is new, changed and gone, and returns what to
