@@ -18,8 +18,9 @@
 //   - error budget burn before and after: the error rate over the budget
 //     (100 − slo_percent)%; 1 burns the budget exactly as fast as allowed.
 //   - incident rate before and after each delivered rollout: the
-//     service's incidents per 30 days, in equal spans on either side of
-//     100% (up to 30 days, or up to the end of the period).
+//     service's incidents in equal spans on either side of 100% (30 days,
+//     or up to the end of the period when it ends sooner: a short span is
+//     not scaled up to a month).
 //   - expected loss avoided by patching: for each delivered upgrade that
 //     fixed advisories, the chance that one of them is exploited in the
 //     next 30 days, 1 − Π(1 − EPSS), times breach_cost. Advisories without
@@ -107,7 +108,7 @@ type Report struct {
 	CPU            []Change `json:"cpu_seconds_per_1k"`
 	Memory         []Change `json:"mib_seconds_per_1k"`
 	ErrorBudget    []Change `json:"error_budget_burn"`
-	IncidentRate   []Change `json:"incidents_per_30_days"`
+	IncidentRate   []Change `json:"incidents_before_after"`
 	// ExpectedLoss sums Losses.
 	ExpectedLoss float64 `json:"expected_loss_avoided"`
 	Losses       []Loss  `json:"losses"`
@@ -226,8 +227,7 @@ func hurt(v map[string]any) (float64, bool) {
 }
 
 // incidentRates compares, for each rollout that reached 100% in the
-// period, the service's incidents per 30 days in equal spans before and
-// after.
+// period, the service's incidents in equal spans before and after.
 func incidentRates(x Inputs) []Change {
 	out := []Change{}
 	const month = 30 * 24 * time.Hour
@@ -239,7 +239,7 @@ func incidentRates(x Inputs) []Change {
 		if span <= 0 {
 			continue
 		}
-		c := Change{Service: e.Service, Version: e.Subject, Rollout: str(e.Values["rollout"]), Unit: "incidents per 30 days", Sources: []int64{e.Seq}}
+		c := Change{Service: e.Service, Version: e.Subject, Rollout: str(e.Values["rollout"]), Sources: []int64{e.Seq}}
 		var before, after int
 		for _, inc := range x.Incidents {
 			if inc.Service != e.Service {
@@ -254,8 +254,8 @@ func incidentRates(x Inputs) []Change {
 				c.Sources = append(c.Sources, inc.Seq)
 			}
 		}
-		scale := float64(month) / float64(span)
-		c.Before, c.After = float64(before)*scale, float64(after)*scale
+		c.Before, c.After = float64(before), float64(after)
+		c.Unit = "incidents in " + spanText(span)
 		slices.Sort(c.Sources)
 		c.Sources = slices.Compact(c.Sources)
 		out = append(out, c)
@@ -325,4 +325,12 @@ func Money(v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return humanize.Comma(int64(math.Round(v)))
+}
+
+// spanText writes a span in days when it is whole days, else as a duration.
+func spanText(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return upfactory.Duration(d).Human()
 }

@@ -94,8 +94,11 @@ func TestComputeOnAScriptedHistory(t *testing.T) {
 	check("memory", r.Memory, 100, 50)
 	check("cost per million", r.CostPerMillion, 2.1, 1.55)
 	// 10 days on either side of 100% (the period ends 10 days after it):
-	// one incident before, two after, per 30 days.
-	check("incident rate", r.IncidentRate, 3, 6)
+	// one incident before, two after.
+	check("incident rate", r.IncidentRate, 1, 2)
+	if u := r.IncidentRate[0].Unit; u != "incidents in 10d" {
+		t.Errorf("incident rate unit %q, want the span", u)
+	}
 	if got := r.IncidentRate[0].Sources; len(got) != 4 {
 		t.Errorf("incident rate sources %v: want the completion and three incidents", got)
 	}

@@ -9,6 +9,7 @@ package readout
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -333,6 +334,9 @@ func value(f Figure) string {
 	if f.Value == float64(int64(f.Value)) {
 		return fmt.Sprintf("%d %s", int64(f.Value), f.Unit)
 	}
+	if math.Abs(f.Value) < 10 {
+		return fmt.Sprintf("%.3g %s", f.Value, f.Unit) // 0.418 and 0.378 stay apart
+	}
 	return fmt.Sprintf("%.1f %s", f.Value, f.Unit)
 }
 
@@ -393,10 +397,13 @@ func priceMetrics(s *Section, ec *economics.Report, said *bool) {
 		{"Cost per million requests", "cost per million requests", ec.Currency, ec.CostPerMillion},
 		{"CPU-seconds per 1,000 requests", "CPU-seconds per 1,000 requests", "CPU-seconds", ec.CPU},
 		{"Error budget burn (1 = the whole budget)", "error budget burn", "× budget", ec.ErrorBudget},
-		{"Incidents per 30 days", "incidents per 30 days", "incidents", ec.IncidentRate},
+		{"Incidents before and after 100%", "incidents", "", ec.IncidentRate},
 	} {
 		if len(c.rows) == 0 {
 			continue
+		}
+		if c.unit == "" {
+			c.unit = c.rows[len(c.rows)-1].Unit // the span compared
 		}
 		ch := Chart{Title: c.title, Unit: c.unit}
 		for _, row := range c.rows {
