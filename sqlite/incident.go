@@ -105,32 +105,11 @@ func (db *DB) Incidents(ctx context.Context, f upfactory.IncidentFilter) ([]*upf
 	if f.OpenOnly {
 		q += ` AND ended_at IS NULL`
 	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY started_at DESC, id DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading incidents: %w", err)
-	}
-	defer rows.Close()
-	out := []*upfactory.Incident{}
-	for rows.Next() {
-		in, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+	return queryJSON(ctx, db.db, "incident", q+` ORDER BY started_at DESC, id DESC`, args, setIncidentID)
 }
 
 func scanIncident(row interface{ Scan(...any) error }) (*upfactory.Incident, error) {
-	var id int64
-	var data string
-	if err := row.Scan(&id, &data); err != nil {
-		return nil, err
-	}
-	var in upfactory.Incident
-	if err := json.Unmarshal([]byte(data), &in); err != nil {
-		return nil, fmt.Errorf("decoding incident %d: %w", id, err)
-	}
-	in.ID = id
-	return &in, nil
+	return scanJSON(row, "incident", setIncidentID)
 }
+
+func setIncidentID(in *upfactory.Incident, id int64) { in.ID = id }

@@ -297,3 +297,37 @@ func derefs[T any](ps []*T) []T {
 	}
 	return out
 }
+
+// scanJSON reads one row of (id, data) whose data is T as JSON, giving it
+// its ID through withID; what names T in errors.
+func scanJSON[T any](row interface{ Scan(...any) error }, what string, withID func(*T, int64)) (*T, error) {
+	var id int64
+	var data string
+	if err := row.Scan(&id, &data); err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return nil, fmt.Errorf("decoding %s %d: %w", what, id, err)
+	}
+	withID(v, id)
+	return v, nil
+}
+
+// queryJSON runs a query of (id, data) rows and reads each as T.
+func queryJSON[T any](ctx context.Context, db *sql.DB, what, query string, args []any, withID func(*T, int64)) ([]*T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %ss: %w", what, err)
+	}
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		v, err := scanJSON(rows, what, withID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -96,32 +96,11 @@ func (db *DB) Actions(ctx context.Context, f upfactory.ActionFilter) ([]*upfacto
 	if f.OpenOnly {
 		q += ` AND done_at IS NULL`
 	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading review actions: %w", err)
-	}
-	defer rows.Close()
-	out := []*upfactory.ReviewAction{}
-	for rows.Next() {
-		a, err := scanAction(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryJSON(ctx, db.db, "review action", q+` ORDER BY id`, args, setActionID)
 }
 
 func scanAction(row interface{ Scan(...any) error }) (*upfactory.ReviewAction, error) {
-	var id int64
-	var data string
-	if err := row.Scan(&id, &data); err != nil {
-		return nil, err
-	}
-	var a upfactory.ReviewAction
-	if err := json.Unmarshal([]byte(data), &a); err != nil {
-		return nil, fmt.Errorf("decoding review action %d: %w", id, err)
-	}
-	a.ID = id
-	return &a, nil
+	return scanJSON(row, "review action", setActionID)
 }
+
+func setActionID(a *upfactory.ReviewAction, id int64) { a.ID = id }
