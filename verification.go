@@ -51,6 +51,10 @@ type VerificationSpec struct {
 	// OnRegression is rollback (while the previous version is warm;
 	// otherwise an incident only) or incident. Default rollback.
 	OnRegression string `yaml:"on_regression" json:"on_regression"`
+	// Checks names the service's checks verification judges (their
+	// names, or metrics for unnamed ones); empty: every limit check of a
+	// traffic metric.
+	Checks []string `yaml:"checks" json:"checks,omitempty"`
 	// Off turns verification off: 100% ends the rollout's checks.
 	Off bool `yaml:"off" json:"off,omitempty"`
 }
@@ -112,4 +116,18 @@ type Verification struct {
 	Reason string        `json:"reason,omitempty"`
 	// RolledBack says the previous version took the traffic back.
 	RolledBack bool `json:"rolled_back,omitempty"`
+}
+
+// Verifiable reports whether post-release verification can judge c: a
+// limit check of a traffic metric the router measures, whose figures the
+// baseline records.
+func (c Check) Verifiable() bool {
+	if c.Judged() || c.Provider != ProviderBuiltin && c.Provider != "" {
+		return false
+	}
+	switch c.Metric {
+	case MetricErrorRate, MetricErrorRate4xx, MetricP50Latency, MetricP95Latency, MetricP99Latency, MetricRequestRate:
+		return true
+	}
+	return false
 }

@@ -141,6 +141,19 @@ var badCases = []struct {
 		want: []string{`7:48 services[0].verification.on_regression: want rollback or incident, got "page"`},
 	},
 	{
+		name: "verification of a check it cannot judge",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{weight: 100}]}}
+    analysis: {checks: [{metric: error_rate, max: 1%}, {metric: cpu, max: "2"}]}
+    verification: {checks: [error_rate, cpu]}
+`,
+		want: []string{`8:41 services[0].verification.checks[1]: "cpu" is not a limit check of a traffic metric of this service; verification can judge: error_rate`},
+	},
+	{
 		name: "misspelt key",
 		yaml: `services:
   - name: web

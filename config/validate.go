@@ -649,6 +649,19 @@ func (l *loader) line(p string, s *upfactory.Service) {
 			l.report(p+".preflight."+key+".command", "required: the argv that checks it")
 		}
 	}
+	for i, name := range s.Verification.Checks {
+		var verifiable []string
+		found := false
+		for _, c := range s.Analysis.Checks {
+			if c.Verifiable() {
+				verifiable = append(verifiable, c.ID())
+				found = found || c.ID() == name
+			}
+		}
+		if !found {
+			l.report(fmt.Sprintf("%s.verification.checks[%d]", p, i), "%q is not a limit check of a traffic metric of this service; verification can judge: %s", name, orNone(verifiable))
+		}
+	}
 	switch v := s.Verification; {
 	case v.OnRegression != upfactory.OnRegressionRollback && v.OnRegression != upfactory.OnRegressionIncident:
 		l.report(p+".verification.on_regression", "want rollback or incident, got %q", v.OnRegression)
@@ -713,4 +726,11 @@ func defaultPrice(d upfactory.Economics, key string) string {
 		return fmt.Sprintf("%g per breach", d.BreachCost)
 	}
 	return "as its currency"
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none (add a check of error_rate, a latency percentile or request_rate with max or max_vs_baseline)"
+	}
+	return strings.Join(s, ", ")
 }

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/upfactory/upfactory"
@@ -24,12 +25,7 @@ var DefaultVerificationChecks = []upfactory.Check{
 func VerificationChecks(svc *upfactory.Service) []upfactory.Check {
 	var out []upfactory.Check
 	for _, c := range svc.Analysis.Checks {
-		if c.Judged() || c.Provider != upfactory.ProviderBuiltin && c.Provider != "" {
-			continue
-		}
-		switch c.Metric {
-		case upfactory.MetricErrorRate, upfactory.MetricErrorRate4xx, upfactory.MetricP50Latency,
-			upfactory.MetricP95Latency, upfactory.MetricP99Latency, upfactory.MetricRequestRate:
+		if c.Verifiable() && (len(svc.Verification.Checks) == 0 || slices.Contains(svc.Verification.Checks, c.ID())) {
 			out = append(out, c)
 		}
 	}

@@ -129,6 +129,14 @@ func TestVerificationDefaultsAndOff(t *testing.T) {
 	if got := rollout.VerificationChecks(svc); len(got) != 2 || got[0].Metric != upfactory.MetricErrorRate || got[1].Metric != upfactory.MetricP95Latency {
 		t.Fatalf("defaults: %+v", got)
 	}
+	svc.Analysis.Checks = []upfactory.Check{{Metric: upfactory.MetricErrorRate, Max: "1%"}, {Name: "latency", Metric: upfactory.MetricP95Latency, MaxVsBaseline: 3}}
+	if got := rollout.VerificationChecks(svc); len(got) != 2 {
+		t.Fatalf("every verifiable check: %+v", got)
+	}
+	svc.Verification.Checks = []string{"error_rate"}
+	if got := rollout.VerificationChecks(svc); len(got) != 1 || got[0].Metric != upfactory.MetricErrorRate {
+		t.Fatalf("the checks named: %+v", got)
+	}
 	svc.Verification.Off = true
 	st := completed0(t, svc)
 	if st.Rollout.Verification != nil || rollout.Verifying(st) {
