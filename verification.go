@@ -83,6 +83,24 @@ type Figures struct {
 	// MiBSecondsPer1k is their resident memory held over time (MiB × s)
 	// per 1,000 requests: what memory costs, per unit of work.
 	MiBSecondsPer1k float64 `json:"mib_seconds_per_1k,omitempty"`
+	// Conversion holds, by check ID, each conversion check's funnel over
+	// the span, where the router counts routes.
+	Conversion map[string]Funnel `json:"conversion,omitempty"`
+}
+
+// Funnel is a conversion's counts: Events successful numerator answers
+// for N denominator requests.
+type Funnel struct {
+	N      int64 `json:"n"`
+	Events int64 `json:"events"`
+}
+
+// Rate is Events / N; 0 without requests.
+func (f Funnel) Rate() float64 {
+	if f.N == 0 {
+		return 0
+	}
+	return float64(f.Events) / float64(f.N)
 }
 
 // ErrorRate is the share of requests answered 5xx.
@@ -126,7 +144,7 @@ func (c Check) Verifiable() bool {
 		return false
 	}
 	switch c.Metric {
-	case MetricErrorRate, MetricErrorRate4xx, MetricP50Latency, MetricP95Latency, MetricP99Latency, MetricRequestRate:
+	case MetricErrorRate, MetricErrorRate4xx, MetricP50Latency, MetricP95Latency, MetricP99Latency, MetricRequestRate, MetricConversion:
 		return true
 	}
 	return false

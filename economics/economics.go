@@ -15,6 +15,8 @@
 //     and the verification figures on record, and the cost per million
 //     requests they make: (cpu_s/1k × 1000 / 3600) × cpu_hour +
 //     (MiB_s/1k × 1000 / 1024 / 3600) × gib_hour.
+//   - conversion before and after, for each conversion check the
+//     router counts;
 //   - error budget burn before and after: the error rate over the budget
 //     (100 − slo_percent)%; 1 burns the budget exactly as fast as allowed.
 //   - incident rate before and after each delivered rollout: the
@@ -35,6 +37,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -73,7 +76,9 @@ type Avoided struct {
 
 // Change is one figure before and after a rollout.
 type Change struct {
-	Service string  `json:"service"`
+	Service string `json:"service"`
+	// Metric names the check, for conversions.
+	Metric  string  `json:"metric,omitempty"`
 	Version string  `json:"version"`
 	Rollout string  `json:"rollout"`
 	Before  float64 `json:"before"`
@@ -109,6 +114,8 @@ type Report struct {
 	Memory         []Change `json:"mib_seconds_per_1k"`
 	ErrorBudget    []Change `json:"error_budget_burn"`
 	IncidentRate   []Change `json:"incidents_before_after"`
+	// Conversion is each conversion check's rate before and after.
+	Conversion []Change `json:"conversion"`
 	// ExpectedLoss sums Losses.
 	ExpectedLoss float64 `json:"expected_loss_avoided"`
 	Losses       []Loss  `json:"losses"`
@@ -138,7 +145,7 @@ func number(v any) (float64, bool) {
 func Compute(x Inputs) Report {
 	m := x.Model
 	rep := Report{Currency: m.Currency, Assumed: m.Assumed, Avoided: []Avoided{}, CostPerMillion: []Change{}, CPU: []Change{}, Memory: []Change{},
-		ErrorBudget: []Change{}, IncidentRate: []Change{}, Losses: []Loss{}}
+		ErrorBudget: []Change{}, IncidentRate: []Change{}, Conversion: []Change{}, Losses: []Loss{}}
 	share := func(service string) float64 {
 		for _, s := range x.Services {
 			if s.Name == service && s.TrafficShare > 0 {
@@ -183,6 +190,22 @@ func Compute(x Inputs) Report {
 			aErr, ok2 := number(v["after_error_rate"])
 			if budget := 1 - m.SLOPercent/100; ok1 && ok2 && budget > 0 {
 				rep.ErrorBudget = append(rep.ErrorBudget, change(bErr/budget, aErr/budget, "burn rate"))
+			}
+			var convs []string
+			for k := range v {
+				if id, ok := strings.CutPrefix(k, "baseline_conversion_"); ok && !strings.HasSuffix(id, "_n") {
+					convs = append(convs, id)
+				}
+			}
+			slices.Sort(convs)
+			for _, id := range convs {
+				b, ok1 := number(v["baseline_conversion_"+id])
+				a, ok2 := number(v["after_conversion_"+id])
+				if ok1 && ok2 {
+					c := change(b, a, "ratio")
+					c.Metric = id
+					rep.Conversion = append(rep.Conversion, c)
+				}
 			}
 			bCPU, ok1 := number(v["baseline_cpu_seconds_per_1k"])
 			aCPU, ok2 := number(v["after_cpu_seconds_per_1k"])

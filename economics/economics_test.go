@@ -46,7 +46,8 @@ func TestComputeOnAScriptedHistory(t *testing.T) {
 		e(7, day(10.1), upfactory.ActionVerificationPassed, "shop", "r4", map[string]any{
 			"baseline_error_rate": 0.0005, "after_error_rate": 0.002,
 			"baseline_cpu_seconds_per_1k": 2.0, "after_cpu_seconds_per_1k": 1.5,
-			"baseline_mib_seconds_per_1k": 100.0, "after_mib_seconds_per_1k": 50.0}),
+			"baseline_mib_seconds_per_1k": 100.0, "after_mib_seconds_per_1k": 50.0,
+			"baseline_conversion_checkout": 0.10, "baseline_conversion_checkout_n": 4000.0, "after_conversion_checkout": 0.12}),
 		// Before the period: not priced.
 		e(8, day(-1), upfactory.ActionRollbackAutomatic, "shop", "r0", map[string]any{"metric": "error_rate", "canary": 0.5}),
 	}
@@ -93,6 +94,10 @@ func TestComputeOnAScriptedHistory(t *testing.T) {
 	check("CPU", r.CPU, 2, 1.5)
 	check("memory", r.Memory, 100, 50)
 	check("cost per million", r.CostPerMillion, 2.1, 1.55)
+	check("conversion", r.Conversion, 0.10, 0.12)
+	if r.Conversion[0].Metric != "checkout" {
+		t.Errorf("conversion names %q, want the check", r.Conversion[0].Metric)
+	}
 	// 10 days on either side of 100% (the period ends 10 days after it):
 	// one incident before, two after.
 	check("incident rate", r.IncidentRate, 1, 2)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/measure"
 )
 
 // usageKeep is how long instance usage readings are kept: the longest
@@ -50,6 +51,21 @@ func (e *Engine) figures(s *service, version string, from, to time.Time) *upfact
 	}
 	f.Requests, f.Errors5xx, f.Errors4xx, f.Rate = st.Requests, st.Errors5xx, st.Errors4xx, st.Rate
 	f.P50, f.P95, f.P99 = st.P50.Seconds(), st.P95.Seconds(), st.P99.Seconds()
+	if s.Samples != nil {
+		var routes []upfactory.RouteStats
+		for _, c := range s.Service.Analysis.Checks {
+			if c.Metric != upfactory.MetricConversion {
+				continue
+			}
+			if routes == nil {
+				routes = s.Samples.Routes(version, f.From, to)
+			}
+			if f.Conversion == nil {
+				f.Conversion = map[string]upfactory.Funnel{}
+			}
+			f.Conversion[c.ID()] = measure.FunnelOf(c, routes)
+		}
+	}
 	cpu, mibSeconds, ok := usageOver(s.usage, version, f.From, to)
 	if ok && f.Requests > 0 {
 		f.Usage = true

@@ -573,6 +573,12 @@ func EndpointErrors(canary, stable []upfactory.RouteStats, minSamples int, windo
 	return rd
 }
 
+// FunnelOf counts conversion check c's funnel in routes.
+func FunnelOf(c upfactory.Check, routes []upfactory.RouteStats) upfactory.Funnel {
+	n, events := conversionCounts(c, routes)
+	return upfactory.Funnel{N: n, Events: events}
+}
+
 func conversionCounts(c upfactory.Check, routes []upfactory.RouteStats) (n, events int64) {
 	for _, r := range routes {
 		if r.Route == c.Denominator {

@@ -394,6 +394,7 @@ func priceMetrics(s *Section, ec *economics.Report, said *bool) {
 		unit        string
 		rows        []economics.Change
 	}{
+		{"Conversion", "conversion", "ratio", ec.Conversion},
 		{"Cost per million requests", "cost per million requests", ec.Currency, ec.CostPerMillion},
 		{"CPU-seconds per 1,000 requests", "CPU-seconds per 1,000 requests", "CPU-seconds", ec.CPU},
 		{"Error budget burn (1 = the whole budget)", "error budget burn", "× budget", ec.ErrorBudget},
@@ -407,7 +408,11 @@ func priceMetrics(s *Section, ec *economics.Report, said *bool) {
 		}
 		ch := Chart{Title: c.title, Unit: c.unit}
 		for _, row := range c.rows {
-			ch.Bars = append(ch.Bars, Bar{Label: row.Service + " " + row.Version, Before: row.Before, After: row.After, Sources: seqs(row.Sources...)})
+			label := row.Service + " " + row.Version
+			if row.Metric != "" {
+				label += " (" + row.Metric + ")"
+			}
+			ch.Bars = append(ch.Bars, Bar{Label: label, Before: row.Before, After: row.After, Sources: seqs(row.Sources...)})
 		}
 		s.Charts = append(s.Charts, ch)
 		last := c.rows[len(c.rows)-1]

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -80,8 +81,7 @@ func verify(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation)
 		}
 		for i, c := range checks {
 			if i < len(v.Checks) {
-				m := analysis.Measure(c, latest.Stats(), base.Stats(), svc.Analysis.MinSamples, now)
-				analysis.Update(&v.Checks[i], c, m, svc.Analysis.Interval.D())
+				analysis.Update(&v.Checks[i], c, judgeFigures(svc, c, latest, base, now), svc.Analysis.Interval.D())
 			}
 		}
 		for i, cs := range v.Checks {
@@ -147,6 +147,10 @@ func verificationValues(r *upfactory.Rollout) map[string]any {
 			values[prefix+"_cpu_seconds_per_1k"] = f.CPUSecondsPer1k
 			values[prefix+"_mib_seconds_per_1k"] = f.MiBSecondsPer1k
 		}
+		for id, fn := range f.Conversion {
+			values[prefix+"_conversion_"+id] = fn.Rate()
+			values[prefix+"_conversion_"+id+"_n"] = fn.N
+		}
 	}
 	put("baseline", r.Baseline)
 	if v := r.Verification; v != nil {
@@ -169,4 +173,26 @@ func RecordBaseline(entries []upfactory.LogEntry, f *upfactory.Figures) {
 			entries[i].Values["baseline_from"] = f.From.Format(time.RFC3339Nano)
 		}
 	}
+}
+
+// judgeFigures measures check c on what the new version served since 100%
+// against the baseline.
+func judgeFigures(svc *upfactory.Service, c upfactory.Check, latest, base upfactory.Figures, now time.Time) upfactory.Measurement {
+	if c.Metric != upfactory.MetricConversion {
+		return analysis.Measure(c, latest.Stats(), base.Stats(), svc.Analysis.MinSamples, now)
+	}
+	after, ok1 := latest.Conversion[c.ID()]
+	before, ok2 := base.Conversion[c.ID()]
+	if !ok1 || !ok2 {
+		return upfactory.Measurement{At: now, Verdict: upfactory.VerdictNoData, Reason: "the router counted no routes for the conversion"}
+	}
+	rate := func(f upfactory.Funnel) float64 {
+		if f.N == 0 {
+			return math.NaN()
+		}
+		return f.Rate()
+	}
+	r := analysis.Reading{Canary: rate(after), Baseline: rate(before), CanaryCount: after.N, BaselineCount: before.N,
+		Window: latest.To.Sub(latest.From), Unit: c.Denominator + " requests"}
+	return analysis.Compare(c, r, svc.Analysis.MinSamples, now)
 }

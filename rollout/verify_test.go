@@ -155,3 +155,28 @@ func completed0(t *testing.T, svc *upfactory.Service) *upfactory.ServiceState {
 	rollout.Tick(svc, st, rollout.Observation{Now: t0, CanaryReady: true})
 	return st
 }
+
+func TestVerificationJudgesConversionAgainstTheBaseline(t *testing.T) {
+	svc := MustService(t)
+	conv := upfactory.Check{Name: "checkout", Metric: upfactory.MetricConversion, Numerator: "POST /api/checkout", Denominator: "GET /api/cart", MinVsBaseline: 0.8}
+	svc.Analysis.Checks = []upfactory.Check{conv}
+	svc.Verification = upfactory.VerificationSpec{Window: dur(30 * time.Minute), OnRegression: upfactory.OnRegressionIncident}
+	st := completed(t, svc)
+	st.Rollout.Baseline.Conversion = map[string]upfactory.Funnel{"checkout": {N: 4000, Events: 400}}
+	now := t0.Add(time.Minute)
+	healthy := served(t0, now, 3000, 0, 0.010)
+	healthy.Conversion = map[string]upfactory.Funnel{"checkout": {N: 1000, Events: 95}}
+	if log := rollout.Tick(svc, st, rollout.Observation{Now: now, Verified: healthy}); len(log) > 0 {
+		t.Fatalf("9.5%% against 10%%: %v", actions(log))
+	}
+	now = now.Add(5 * time.Second)
+	worse := served(t0, now, 6000, 0, 0.010)
+	worse.Conversion = map[string]upfactory.Funnel{"checkout": {N: 2000, Events: 100}}
+	log := rollout.Tick(svc, st, rollout.Observation{Now: now, Verified: worse})
+	if !slices.Equal(actions(log), []string{upfactory.ActionVerificationFailed}) || !strings.Contains(log[0].Reason, "checkout") {
+		t.Fatalf("5%% against 10%%: %v %+v", actions(log), log)
+	}
+	if log[0].Values["baseline_conversion_checkout"] != 0.1 || log[0].Values["after_conversion_checkout"] != 0.05 {
+		t.Errorf("values %v", log[0].Values)
+	}
+}
