@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,19 @@ func TestVerificationRollsBackARegressionAfter100Percent(t *testing.T) {
 	}
 	if !strings.Contains(text, "post-release verification") || !strings.Contains(text, "1.3.0") {
 		t.Errorf("the readout does not tell the regression: %s", text)
+	}
+	if code, out := s.cli(t, "readout", "-c", s.cfg, "--period", "1h", "--format", "html"); code != 0 || !strings.Contains(out, "<svg") || !strings.Contains(out, "Error budget burn") {
+		t.Errorf("html readout: exit %d, want the error budget chart:\n%s", code, out)
+	}
+	// The review of the upgrade tells what verification saw, in numbers.
+	code, out = s.cli(t, "review", in.Upgrade, "-c", s.cfg)
+	if code != 0 || !strings.Contains(out, "verification.regression") || !strings.Contains(out, "after_error_rate") || !strings.Contains(out, "#"+strconv.FormatInt(in.ID, 10)) {
+		t.Errorf("review: exit %d:\n%s", code, out)
+	}
+	if code, out := s.cli(t, "review", "action", "add", in.Upgrade, "-c", s.cfg, "--text", "verify under sustained load in the drill", "--owner", "sre", "--as", "dana"); code != 0 {
+		t.Errorf("review action add: %d %s", code, out)
+	}
+	if code, out := s.cli(t, "readout", "-c", s.cfg, "--upgrade", in.Upgrade); code != 0 || !strings.Contains(out, "verify under sustained load in the drill") {
+		t.Errorf("readout of the upgrade: exit %d, want its review action:\n%s", code, out)
 	}
 }
