@@ -139,6 +139,18 @@ func renderStatus(w io.Writer, st *engine.Status) {
 	for _, a := range st.Approvals {
 		fmt.Fprintf(w, "Approved: step %d by %s (%s) at %s %s\n", a.Step+1, a.By, a.Role, a.At.Local().Format(time.TimeOnly), a.Comment)
 	}
+	if v := st.Verification; v != nil {
+		switch v.Verdict {
+		case upfactory.VerdictPending:
+			fmt.Fprintf(w, "Verified: against the baseline until %s\n", v.Until.Local().Format(time.TimeOnly))
+		default:
+			fmt.Fprintf(w, "Verified: %s: %s\n", v.Verdict, v.Reason)
+		}
+		if b, a := st.Baseline, v.Latest; b != nil && a != nil {
+			fmt.Fprintf(w, "          %s before: %d requests, 5xx %.2f%%, p95 %s; %s since 100%%: %d requests, 5xx %.2f%%, p95 %s\n",
+				b.Version, b.Requests, 100*b.ErrorRate(), ms(b.P95*1000), a.Version, a.Requests, 100*a.ErrorRate(), ms(a.P95*1000))
+		}
+	}
 }
 
 // renderJudged prints the judge's statistics behind each judged check's
