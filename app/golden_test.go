@@ -3,21 +3,18 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/app"
 	"github.com/upfactory/upfactory/config"
+	"github.com/upfactory/upfactory/internal/golden"
 	"github.com/upfactory/upfactory/readout"
 	"github.com/upfactory/upfactory/sqlite"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // demoHistory writes, on a fixed clock, the history the demo makes: the
 // shop's 1.1.0 caught by the canary's mirror step before any user reached
@@ -154,29 +151,9 @@ func TestReadoutGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, got := range map[string]string{
-		"readout.golden.md":   readout.Markdown(r),
-		"readout.golden.html": readout.HTML(r),
-		"readout.golden.json": string(js) + "\n",
-	} {
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (go test ./app -run Golden -update writes it)", err)
-		}
-		if diff := cmp.Diff(string(want), got); diff != "" {
-			t.Errorf("%s differs (-golden +got); if the change is meant, rerun with -update:\n%s", name, diff)
-		}
-	}
+	golden.Equal(t, "readout.golden.md", []byte(readout.Markdown(r)))
+	golden.Equal(t, "readout.golden.html", []byte(readout.HTML(r)))
+	golden.Equal(t, "readout.golden.json", append(js, '\n'))
 	// What the golden files must say, whatever their wording.
 	if r.RegressionsCaught != 1 || r.DORA.Deployments != 1 || r.DORA.ChangeFailureRate != 0 || r.Economics == nil || len(r.Economics.Avoided) != 1 {
 		t.Errorf("readout: caught %d, dora %+v, economics %+v", r.RegressionsCaught, r.DORA, r.Economics)

@@ -62,6 +62,9 @@ func TestRenderStatusCompletedGolden(t *testing.T) {
 			{Version: "2.0.0", Role: "stable", Weight: 100, Instances: []upfactory.Instance{{State: upfactory.InstanceFailed}, {State: upfactory.InstanceFailed}}},
 			{Version: "1.0.0", Role: "previous", Weight: 0, Instances: []upfactory.Instance{{State: upfactory.InstanceReady}, {State: upfactory.InstanceReady}}},
 		},
+		Baseline: &upfactory.Figures{Version: "1.0.0", Requests: 18000, Errors5xx: 9, P95: 0.0041},
+		Verification: &upfactory.Verification{Until: at.Add(30 * time.Minute), Verdict: upfactory.VerdictPending,
+			Latest: &upfactory.Figures{Version: "2.0.0", Requests: 5400, Errors5xx: 2, P95: 0.0043}},
 	}
 	var b bytes.Buffer
 	renderStatus(&b, st)
