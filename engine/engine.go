@@ -758,7 +758,13 @@ func (e *Engine) stopAsync(s *service, in upfactory.Instance) {
 			e.logger.Warn("drain timed out; stopping anyway", "instance", in.ID, "err", err)
 		}
 		cancel()
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 2*upfactory.DefaultStopTimeout)
+		// The target sends SIGTERM, then SIGKILL after the service's stop
+		// timeout: give it that, and as long again to see the process go.
+		stop := s.Service.Target.StopTimeout.D()
+		if stop <= 0 {
+			stop = upfactory.DefaultStopTimeout
+		}
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 2*stop)
 		defer cancel()
 		if err := s.Target.Stop(stopCtx, in.ID); err != nil && upfactory.ErrorCode(err) != upfactory.ENOTFOUND {
 			e.logger.Error("stopping instance", "instance", in.ID, "err", err)
