@@ -109,59 +109,87 @@ func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor st
 
 // Tick advances the rollout of st by what obs says and by the passing of time.
 func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) []upfactory.LogEntry {
-	r, now := st.Rollout, obs.Now
 	if Verifying(st) {
 		return verify(svc, st, obs)
 	}
+	r := st.Rollout
 	if r == nil || r.Phase.Done() {
 		return nil
 	}
-	var entries []upfactory.LogEntry
-	log := func(actor, action, subject, reason string, values map[string]any) {
-		entries = append(entries, entry(now, actor, action, r, subject, reason, values))
+	m := &machine{svc: svc, st: st, r: r, obs: obs, now: obs.Now}
+	if m.awaitReady() && m.judge() && r.Phase == upfactory.PhaseProgressing {
+		m.walk()
 	}
+	return m.entries
+}
 
-	if !r.CanaryReady {
-		switch {
-		case obs.CanaryFailed != "":
-			fail(r, now, "canary "+r.CanaryVersion+" cannot become ready: "+obs.CanaryFailed)
-			log(upfactory.ActorSystem, "rollout.failed", r.CanaryVersion, r.Message, nil)
-			return entries
-		case !now.Before(r.ReadyDeadline):
-			fail(r, now, fmt.Sprintf("canary %s did not become ready by the readiness deadline %s", r.CanaryVersion, r.ReadyDeadline.Format(time.RFC3339)))
-			log(upfactory.ActorSystem, "rollout.failed", r.CanaryVersion, r.Message, nil)
-			return entries
-		case !obs.CanaryReady:
-			return entries
-		}
-		r.CanaryReady = true
-		r.StepStartedAt = now
-		r.Message = "canary " + r.CanaryVersion + " is ready"
-		log(upfactory.ActorSystem, "canary.ready", r.CanaryVersion, r.Message, nil)
+// machine is one tick of one rollout: what it decides, and the entries
+// that record why.
+type machine struct {
+	svc     *upfactory.Service
+	st      *upfactory.ServiceState
+	r       *upfactory.Rollout
+	obs     Observation
+	now     time.Time
+	entries []upfactory.LogEntry
+}
+
+func (m *machine) log(actor, action, subject, reason string, values map[string]any) {
+	m.entries = append(m.entries, entry(m.now, actor, action, m.r, subject, reason, values))
+}
+
+// awaitReady fails the rollout whose canary cannot become ready, and
+// reports whether the canary is ready.
+func (m *machine) awaitReady() bool {
+	r, obs, now := m.r, m.obs, m.now
+	if r.CanaryReady {
+		return true
 	}
+	switch {
+	case obs.CanaryFailed != "":
+		fail(r, now, "canary "+r.CanaryVersion+" cannot become ready: "+obs.CanaryFailed)
+		m.log(upfactory.ActorSystem, upfactory.ActionFailed, r.CanaryVersion, r.Message, nil)
+		return false
+	case !now.Before(r.ReadyDeadline):
+		fail(r, now, fmt.Sprintf("canary %s did not become ready by the readiness deadline %s", r.CanaryVersion, r.ReadyDeadline.Format(time.RFC3339)))
+		m.log(upfactory.ActorSystem, upfactory.ActionFailed, r.CanaryVersion, r.Message, nil)
+		return false
+	case !obs.CanaryReady:
+		return false
+	}
+	r.CanaryReady = true
+	r.StepStartedAt = now
+	r.Message = "canary " + r.CanaryVersion + " is ready"
+	m.log(upfactory.ActorSystem, "canary.ready", r.CanaryVersion, r.Message, nil)
+	return true
+}
 
-	// Judge every check on its new measurement; a failure rolls back at once,
-	// whatever the step.
+// judge folds the new measurements into the checks: a failed check, or a
+// failed score at an analysis step, rolls back at once whatever the step;
+// checks that cannot be measured too often pause. It reports whether the
+// rollout goes on.
+func (m *machine) judge() bool {
+	svc, r, now := m.svc, m.r, m.now
 	interval := svc.Analysis.Interval.D()
-	for i, m := range obs.Measurements {
-		if i < len(r.Checks) && i < len(svc.Analysis.Checks) && m.Verdict != upfactory.VerdictPending {
-			analysis.Update(&r.Checks[i], svc.Analysis.Checks[i], m, interval)
+	for i, ms := range m.obs.Measurements {
+		if i < len(r.Checks) && i < len(svc.Analysis.Checks) && ms.Verdict != upfactory.VerdictPending {
+			analysis.Update(&r.Checks[i], svc.Analysis.Checks[i], ms, interval)
 		}
 	}
 	if i, failed := firstFailed(svc, r); failed {
 		c := r.Checks[i]
 		values := measurementValues(svc, i, c)
 		rollBack(svc, r, now, fmt.Sprintf("check %s failed: %s", c.Rule, c.Reason))
-		log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, values)
-		return entries
+		m.log(upfactory.ActorSystem, upfactory.ActionRollbackAutomatic, r.CanaryVersion, r.Message, values)
+		return false
 	}
 	if step := currentStep(svc, r); step != nil && step.Analysis != nil && r.Phase == upfactory.PhaseProgressing {
-		if sc, ok := analysis.Score(svc, r.Checks, r.StepStartedAt, now); ok && len(obs.Measurements) > 0 {
+		if sc, ok := analysis.Score(svc, r.Checks, r.StepStartedAt, now); ok && len(m.obs.Measurements) > 0 {
 			r.Score = &sc
 			if sc.Verdict == upfactory.VerdictFail {
 				rollBack(svc, r, now, fmt.Sprintf("analysis at %d%% failed: %s%s", r.CanaryWeight, sc.Reason, failedNames(svc, r)))
-				log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, checkValues(svc, r))
-				return entries
+				m.log(upfactory.ActorSystem, upfactory.ActionRollbackAutomatic, r.CanaryVersion, r.Message, checkValues(svc, r))
+				return false
 			}
 		}
 	}
@@ -169,138 +197,183 @@ func Tick(svc *upfactory.Service, st *upfactory.ServiceState, obs Observation) [
 		c := r.Checks[i]
 		r.PausedFrom, r.Phase = r.Phase, upfactory.PhasePaused
 		r.Message = fmt.Sprintf("paused, not rolled back: check %s could not be measured %d times in a row: %s; resume once it can", c.Name, c.Errors, c.Reason)
-		log(upfactory.ActorSystem, "analysis.errors", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
-		return entries
+		m.log(upfactory.ActorSystem, "analysis.errors", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
+		return false
 	}
+	return true
+}
 
-	if r.Phase != upfactory.PhaseProgressing {
-		return entries
-	}
-	steps := svc.Strategy.Canary.Steps
+// stepKinds carries out one kind of step: it reports whether the step is
+// done (the rollout moves to the next one this tick) or holds it.
+var stepKinds = map[string]func(m *machine, s upfactory.Step) bool{
+	"weight":   (*machine).weight,
+	"analysis": (*machine).analysis,
+	"mirror":   (*machine).mirror,
+	"approval": (*machine).approval,
+	"pause":    (*machine).pause,
+}
+
+// walk carries out the steps from the current one until one holds, or
+// completes the rollout after the last.
+func (m *machine) walk() {
+	r := m.r
+	steps := m.svc.Strategy.Canary.Steps
 	for guard := 0; guard <= len(steps); guard++ {
 		if r.StepIndex >= len(steps) {
-			complete(svc, st, now)
-			values := map[string]any{"previous_version": st.PreviousVersion, "rollback_until": st.PreviousUntil.Format(time.RFC3339)}
-			if v := r.Verification; v != nil {
-				values["verify_until"] = v.Until.Format(time.RFC3339)
-			}
-			log(upfactory.ActorSystem, upfactory.ActionCompleted, r.CanaryVersion, r.Message, values)
-			return entries
+			m.complete()
+			return
 		}
-		s := steps[r.StepIndex]
-		switch {
-		case s.Weight != nil:
-			if *s.Weight > r.CanaryWeight {
-				if i, blocked := firstBreaching(svc, r); blocked {
-					r.Message = fmt.Sprintf("expansion to %d%% blocked: check %s is breaching: %s", *s.Weight, r.Checks[i].Rule, r.Checks[i].Reason)
-					return entries
-				}
-			}
-			from := r.CanaryWeight
-			r.CanaryWeight = *s.Weight
-			r.Message = fmt.Sprintf("canary weight %d%% -> %d%%", from, r.CanaryWeight)
-			log(upfactory.ActorSystem, "step.weight", r.CanaryVersion, r.Message, map[string]any{"from": from, "to": r.CanaryWeight})
-			advance(r, now)
-		case s.Analysis != nil:
-			d := s.Analysis.Duration.D()
-			if now.Sub(r.StepStartedAt) < d {
-				r.Message = fmt.Sprintf("analysis at %d%%: %s left", r.CanaryWeight, (d - now.Sub(r.StepStartedAt)).Round(time.Second))
-				if r.Score != nil && !r.Score.At.Before(r.StepStartedAt) {
-					r.Message += fmt.Sprintf("; score %.0f so far", r.Score.Score)
-				}
-				return entries
-			}
-			i, ok := firstUnproven(svc, r, d)
-			if !ok {
-				c := r.Checks[i]
-				reason := c.Reason
-				if reason == "" {
-					reason = "no measurement passed during the analysis"
-				}
-				if c.Status == upfactory.VerdictInconclusive && !svc.Analysis.Checks[i].Judged() {
-					// Still breaching but not for long enough: hold the step
-					// until the check either recovers or fails.
-					r.Message = fmt.Sprintf("analysis held: check %s is breaching: %s", c.Rule, reason)
-					return entries
-				}
-				if now.Sub(r.StepStartedAt) < 2*d {
-					// Thin traffic: give the check up to one more duration
-					// to gather enough data before calling it inconclusive.
-					r.Message = fmt.Sprintf("analysis at %d%% waiting for data: check %s: %s", r.CanaryWeight, c.Rule, reason)
-					return entries
-				}
-				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
-				r.Message = fmt.Sprintf("analysis inconclusive: check %s: %s; resume to analyse again, or promote", c.Rule, reason)
-				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
-				return entries
-			}
-			if sc := r.Score; sc != nil && sc.Verdict != upfactory.VerdictPass {
-				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
-				r.Message = fmt.Sprintf("analysis at %d%% marginal: %s; resume to analyse again, promote, or roll back", r.CanaryWeight, sc.Reason)
-				log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, checkValues(svc, r))
-				return entries
-			}
-			r.Message = fmt.Sprintf("analysis at %d%% passed", r.CanaryWeight)
-			if r.Score != nil {
-				r.Message += fmt.Sprintf(": %s", r.Score.Reason)
-			}
-			log(upfactory.ActorSystem, "analysis.passed", r.CanaryVersion, r.Message, checkValues(svc, r))
-			advance(r, now)
-		case s.Mirror != nil:
-			if obs.Mirror != nil {
-				rep := *obs.Mirror
-				r.Mirror = &rep
-			}
-			d := s.Mirror.Duration.D()
-			rep := r.Mirror
-			compared, rate := int64(0), 0.0
-			if rep != nil && rep.Compared > 0 {
-				compared, rate = rep.Compared, float64(rep.Mismatches)/float64(rep.Compared)
-			}
-			enough := compared >= int64(max(s.Mirror.MinCompared, 1))
-			summary := fmt.Sprintf("%d copies compared, %.2f%% mismatched (max %s)", compared, 100*rate, s.Mirror.MaxMismatch)
-			if enough && rate > s.Mirror.MismatchLimit {
-				rollBack(svc, r, now, fmt.Sprintf("mirror: the canary's answers differ from the users': %s%s", summary, mirrorTop(rep)))
-				log(upfactory.ActorSystem, "rollback.automatic", r.CanaryVersion, r.Message, mirrorValues(rep))
-				return entries
-			}
-			if left := d - now.Sub(r.StepStartedAt); left > 0 {
-				r.Message = fmt.Sprintf("mirroring %s of requests to %s: %s; %s left", s.Mirror.Sample, r.CanaryVersion, summary, left.Round(time.Second))
-				return entries
-			}
-			if !enough {
-				if now.Sub(r.StepStartedAt) < 2*d {
-					r.Message = fmt.Sprintf("mirror waiting for copies: %s, need %d", summary, s.Mirror.MinCompared)
-					return entries
-				}
-				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
-				r.Message = fmt.Sprintf("mirror inconclusive: %s, need %d; resume to mirror again, or promote", summary, s.Mirror.MinCompared)
-				log(upfactory.ActorSystem, "mirror.inconclusive", r.CanaryVersion, r.Message, mirrorValues(rep))
-				return entries
-			}
-			r.Message = "mirror passed: " + summary
-			log(upfactory.ActorSystem, "mirror.passed", r.CanaryVersion, r.Message, mirrorValues(rep))
-			advance(r, now)
-		case s.Approval != nil:
-			r.Phase = upfactory.PhaseAwaitingApproval
-			r.Message = fmt.Sprintf("waiting for approval by role %s (upfactory rollout approve %s --as NAME)", s.Approval.Role, svc.Name)
-			log(upfactory.ActorSystem, "approval.requested", r.CanaryVersion, r.Message, map[string]any{"role": s.Approval.Role})
-			return entries
-		case s.Pause != nil:
-			if s.Pause.Duration == 0 {
-				r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
-				r.Message = "paused by step: resume or promote to continue"
-				log(upfactory.ActorSystem, "step.pause", r.CanaryVersion, r.Message, nil)
-				return entries
-			}
-			if left := s.Pause.Duration.D() - now.Sub(r.StepStartedAt); left > 0 {
-				r.Message = fmt.Sprintf("pause at %d%%: %s left", r.CanaryWeight, left.Round(time.Second))
-				return entries
-			}
-			advance(r, now)
+		do := stepKinds[steps[r.StepIndex].Kind()]
+		if do == nil || !do(m, steps[r.StepIndex]) {
+			return
+		}
+		advance(r, m.now)
+	}
+}
+
+// complete makes the canary the stable version, keeps the previous one
+// warm for the rollback window, and begins verification.
+func (m *machine) complete() {
+	r, st := m.r, m.st
+	complete(m.svc, st, m.now)
+	values := map[string]any{"previous_version": st.PreviousVersion, "rollback_until": st.PreviousUntil.Format(time.RFC3339)}
+	if v := r.Verification; v != nil {
+		values["verify_until"] = v.Until.Format(time.RFC3339)
+	}
+	m.log(upfactory.ActorSystem, upfactory.ActionCompleted, r.CanaryVersion, r.Message, values)
+}
+
+// weight moves the canary's share, unless a check that breaches blocks
+// an expansion.
+func (m *machine) weight(s upfactory.Step) bool {
+	r := m.r
+	if *s.Weight > r.CanaryWeight {
+		if i, blocked := firstBreaching(m.svc, r); blocked {
+			r.Message = fmt.Sprintf("expansion to %d%% blocked: check %s is breaching: %s", *s.Weight, r.Checks[i].Rule, r.Checks[i].Reason)
+			return false
 		}
 	}
-	return entries
+	from := r.CanaryWeight
+	r.CanaryWeight = *s.Weight
+	r.Message = fmt.Sprintf("canary weight %d%% -> %d%%", from, r.CanaryWeight)
+	m.log(upfactory.ActorSystem, "step.weight", r.CanaryVersion, r.Message, map[string]any{"from": from, "to": r.CanaryWeight})
+	return true
+}
+
+// analysis holds for its duration, then passes when every check proved
+// itself and the score passed; thin data waits up to one more duration,
+// then pauses as inconclusive; a marginal score pauses.
+func (m *machine) analysis(s upfactory.Step) bool {
+	svc, r, now := m.svc, m.r, m.now
+	d := s.Analysis.Duration.D()
+	if now.Sub(r.StepStartedAt) < d {
+		r.Message = fmt.Sprintf("analysis at %d%%: %s left", r.CanaryWeight, (d - now.Sub(r.StepStartedAt)).Round(time.Second))
+		if r.Score != nil && !r.Score.At.Before(r.StepStartedAt) {
+			r.Message += fmt.Sprintf("; score %.0f so far", r.Score.Score)
+		}
+		return false
+	}
+	i, ok := firstUnproven(svc, r, d)
+	if !ok {
+		c := r.Checks[i]
+		reason := c.Reason
+		if reason == "" {
+			reason = "no measurement passed during the analysis"
+		}
+		if c.Status == upfactory.VerdictInconclusive && !svc.Analysis.Checks[i].Judged() {
+			// Still breaching but not for long enough: hold the step
+			// until the check either recovers or fails.
+			r.Message = fmt.Sprintf("analysis held: check %s is breaching: %s", c.Rule, reason)
+			return false
+		}
+		if now.Sub(r.StepStartedAt) < 2*d {
+			// Thin traffic: give the check up to one more duration
+			// to gather enough data before calling it inconclusive.
+			r.Message = fmt.Sprintf("analysis at %d%% waiting for data: check %s: %s", r.CanaryWeight, c.Rule, reason)
+			return false
+		}
+		r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+		r.Message = fmt.Sprintf("analysis inconclusive: check %s: %s; resume to analyse again, or promote", c.Rule, reason)
+		m.log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, measurementValues(svc, i, c))
+		return false
+	}
+	if sc := r.Score; sc != nil && sc.Verdict != upfactory.VerdictPass {
+		r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+		r.Message = fmt.Sprintf("analysis at %d%% marginal: %s; resume to analyse again, promote, or roll back", r.CanaryWeight, sc.Reason)
+		m.log(upfactory.ActorSystem, "analysis.inconclusive", r.CanaryVersion, r.Message, checkValues(svc, r))
+		return false
+	}
+	r.Message = fmt.Sprintf("analysis at %d%% passed", r.CanaryWeight)
+	if r.Score != nil {
+		r.Message += fmt.Sprintf(": %s", r.Score.Reason)
+	}
+	m.log(upfactory.ActorSystem, "analysis.passed", r.CanaryVersion, r.Message, checkValues(svc, r))
+	return true
+}
+
+// mirror compares copies of users' requests answered by the canary with
+// the users' answers for its duration: too many mismatches roll back.
+func (m *machine) mirror(s upfactory.Step) bool {
+	svc, r, now := m.svc, m.r, m.now
+	if m.obs.Mirror != nil {
+		rep := *m.obs.Mirror
+		r.Mirror = &rep
+	}
+	d := s.Mirror.Duration.D()
+	rep := r.Mirror
+	compared, rate := int64(0), 0.0
+	if rep != nil && rep.Compared > 0 {
+		compared, rate = rep.Compared, float64(rep.Mismatches)/float64(rep.Compared)
+	}
+	enough := compared >= int64(max(s.Mirror.MinCompared, 1))
+	summary := fmt.Sprintf("%d copies compared, %.2f%% mismatched (max %s)", compared, 100*rate, s.Mirror.MaxMismatch)
+	if enough && rate > s.Mirror.MismatchLimit {
+		rollBack(svc, r, now, fmt.Sprintf("mirror: the canary's answers differ from the users': %s%s", summary, mirrorTop(rep)))
+		m.log(upfactory.ActorSystem, upfactory.ActionRollbackAutomatic, r.CanaryVersion, r.Message, mirrorValues(rep))
+		return false
+	}
+	if left := d - now.Sub(r.StepStartedAt); left > 0 {
+		r.Message = fmt.Sprintf("mirroring %s of requests to %s: %s; %s left", s.Mirror.Sample, r.CanaryVersion, summary, left.Round(time.Second))
+		return false
+	}
+	if !enough {
+		if now.Sub(r.StepStartedAt) < 2*d {
+			r.Message = fmt.Sprintf("mirror waiting for copies: %s, need %d", summary, s.Mirror.MinCompared)
+			return false
+		}
+		r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+		r.Message = fmt.Sprintf("mirror inconclusive: %s, need %d; resume to mirror again, or promote", summary, s.Mirror.MinCompared)
+		m.log(upfactory.ActorSystem, "mirror.inconclusive", r.CanaryVersion, r.Message, mirrorValues(rep))
+		return false
+	}
+	r.Message = "mirror passed: " + summary
+	m.log(upfactory.ActorSystem, "mirror.passed", r.CanaryVersion, r.Message, mirrorValues(rep))
+	return true
+}
+
+// approval waits for a person of the step's role.
+func (m *machine) approval(s upfactory.Step) bool {
+	r := m.r
+	r.Phase = upfactory.PhaseAwaitingApproval
+	r.Message = fmt.Sprintf("waiting for approval by role %s (upfactory rollout approve %s --as NAME)", s.Approval.Role, m.svc.Name)
+	m.log(upfactory.ActorSystem, "approval.requested", r.CanaryVersion, r.Message, map[string]any{"role": s.Approval.Role})
+	return false
+}
+
+// pause holds for its duration, or until a person resumes when it has none.
+func (m *machine) pause(s upfactory.Step) bool {
+	r := m.r
+	if s.Pause.Duration == 0 {
+		r.PausedFrom, r.Phase = upfactory.PhaseProgressing, upfactory.PhasePaused
+		r.Message = "paused by step: resume or promote to continue"
+		m.log(upfactory.ActorSystem, "step.pause", r.CanaryVersion, r.Message, nil)
+		return false
+	}
+	if left := s.Pause.Duration.D() - m.now.Sub(r.StepStartedAt); left > 0 {
+		r.Message = fmt.Sprintf("pause at %d%%: %s left", r.CanaryWeight, left.Round(time.Second))
+		return false
+	}
+	return true
 }
 
 func advance(r *upfactory.Rollout, now time.Time) {
