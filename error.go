@@ -12,7 +12,8 @@ const (
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 	EINVALID      = "invalid"      // the request or config is malformed
 	ENOTFOUND     = "not_found"    // no such service, rollout or record
-	EUNAUTHORIZED = "unauthorized" // a token is configured and the call did not carry it
+	EUNAUTHORIZED = "unauthorized" // a token is configured and the call did not carry a valid one
+	EFORBIDDEN    = "forbidden"    // the caller's role may not do this
 	EUNAVAILABLE  = "unavailable"  // a dependency (instance, router, store) did not answer
 )
 

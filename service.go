@@ -14,6 +14,8 @@ type Config struct {
 	Prometheus *PrometheusConfig `yaml:"prometheus" json:"prometheus,omitempty"`
 	// Economics prices the readout's figures.
 	Economics Economics `yaml:"economics" json:"economics"`
+	// Roles tunes who may do what (four eyes).
+	Roles RolesConfig `yaml:"roles" json:"roles,omitzero"`
 }
 
 // Service returns the service named name, or nil.

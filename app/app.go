@@ -31,6 +31,7 @@ type Store interface {
 	upfactory.LineStore
 	upfactory.IncidentStore
 	upfactory.ReviewStore
+	upfactory.TokenStore
 }
 
 // App answers the CLI's and the API's requests.
@@ -92,7 +93,50 @@ func (a *App) Do(ctx context.Context, service string, cmd rollout.Command) (*eng
 	if err != nil {
 		return nil, err
 	}
+	need := upfactory.RoleOperator
+	if cmd.Action == "approve" || cmd.Action == "promote" {
+		need = upfactory.RoleApprover
+	}
+	if cmd.Actor, err = a.Authorize(ctx, need, "rollout "+cmd.Action, service, cmd.Actor); err != nil {
+		return nil, err
+	}
+	if need == upfactory.RoleApprover {
+		if err := a.mayApprove(ctx, eng, service, cmd); err != nil {
+			return nil, err
+		}
+	}
 	return eng.Do(ctx, service, cmd)
+}
+
+// mayApprove enforces an approval gate's role on the identity that
+// approves, and four eyes: with roles.four_eyes the person who started a
+// rollout may not approve or promote it.
+func (a *App) mayApprove(ctx context.Context, eng *engine.Engine, service string, cmd rollout.Command) error {
+	st, err := eng.Status(ctx, service)
+	if err != nil {
+		return err
+	}
+	id, hasID := IdentityFrom(ctx)
+	if g := st.Gate; hasID && cmd.Action == "approve" && g != nil && g.Kind == "approval" {
+		if need := upfactory.Role(g.Role); need.Known() && !id.Role.Allows(need) {
+			err := upfactory.Errorf(upfactory.EFORBIDDEN, "this approval gate needs role %s; %s has %s", need, cmd.Actor, id.Role)
+			return a.denied(ctx, cmd.Actor, "rollout approve", service, err)
+		}
+	}
+	if a.Config().Roles.FourEyes && st.RolloutID != "" && !st.Phase.Done() && st.StartedBy == cmd.Actor {
+		err := upfactory.Errorf(upfactory.EFORBIDDEN, "four eyes: %s started this rollout of %s and may not %s it; another person must", cmd.Actor, service, cmd.Action)
+		return a.denied(ctx, cmd.Actor, "rollout "+cmd.Action, service, err)
+	}
+	return nil
+}
+
+// denied logs a refusal and returns it.
+func (a *App) denied(ctx context.Context, actor, action, service string, err error) error {
+	entry := upfactory.LogEntry{Time: a.now(), Actor: actor, Action: "auth.denied", Service: service, Subject: action, Reason: upfactory.ErrorMessage(err)}
+	if lerr := a.Store.AppendLog(ctx, []upfactory.LogEntry{entry}); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // StartRequest asks for a rollout of Version to Service, delivering
@@ -112,6 +156,9 @@ type StartRequest struct {
 func (a *App) StartRollout(ctx context.Context, req StartRequest) (*engine.Status, error) {
 	eng, err := a.engine()
 	if err != nil {
+		return nil, err
+	}
+	if req.Actor, err = a.Authorize(ctx, upfactory.RoleOperator, "rollout start", req.Service, req.Actor); err != nil {
 		return nil, err
 	}
 	svc, err := a.delivered(req.Service)

@@ -105,6 +105,7 @@ type Status struct {
 	Message         string                  `json:"message"`
 	Health          upfactory.Health        `json:"health"`
 	RolloutID       string                  `json:"rollout_id,omitempty"`
+	StartedBy       string                  `json:"started_by,omitempty"`
 	Candidates      []string                `json:"candidates,omitempty"`
 	Steps           []string                `json:"steps"`
 	StartedAt       time.Time               `json:"started_at,omitzero"`
@@ -166,7 +167,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 		out.Phase, out.StepIndex, out.CanaryWeight = r.Phase, r.StepIndex, r.CanaryWeight
 		out.CanaryVersion, out.Message, out.RolloutID = r.CanaryVersion, r.Message, r.ID
 		out.Candidates = r.Candidates
-		out.StartedAt, out.UpdatedAt = r.StartedAt, r.UpdatedAt
+		out.StartedAt, out.UpdatedAt, out.StartedBy = r.StartedAt, r.UpdatedAt, r.StartedBy
 		out.Checks, out.Approvals, out.Score, out.Mirror = r.Checks, r.Approvals, r.Score, r.Mirror
 		out.Baseline, out.Verification = r.Baseline, r.Verification
 		if rollout.Verifying(st) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/upfactory/upfactory"
 )
 
 // Config is the config file of a running server as the API offers it.
@@ -38,13 +40,13 @@ func (s *Server) configRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/config", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Config.Status())
 	})
-	mux.HandleFunc("POST /api/v1/config/reload", s.authorized(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/v1/config/reload", s.authorized(upfactory.RoleAdmin, "config reload", func(w http.ResponseWriter, r *http.Request) {
 		var req ReloadRequest
 		if err := decode(r, &req); err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		st, err := s.Config.Reload(r.Context(), orSystem(req.Actor))
+		st, err := s.Config.Reload(r.Context(), orSystem(actor(r, req.Actor)))
 		if err != nil {
 			s.Error(w, r, err)
 			return

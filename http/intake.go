@@ -35,9 +35,9 @@ func (s *Server) intakeRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /api/v1/candidates", s.handleCandidates)
 	mux.HandleFunc("GET /api/v1/candidates/{id}", s.handleCandidate)
-	mux.HandleFunc("POST /api/v1/candidates/{id}/ack", s.authorized(s.handleAck))
+	mux.HandleFunc("POST /api/v1/candidates/{id}/ack", s.authorized(upfactory.RoleOperator, "candidate ack", s.handleAck))
 	mux.HandleFunc("GET /api/v1/intake/runs", s.handleIntakeRuns)
-	mux.HandleFunc("POST /api/v1/intake/runs", s.authorized(s.handleIntakeRun))
+	mux.HandleFunc("POST /api/v1/intake/runs", s.authorized(upfactory.RoleOperator, "intake run", s.handleIntakeRun))
 }
 
 func (s *Server) handleCandidates(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +70,7 @@ func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 	if s.Intake.Now != nil {
 		now = s.Intake.Now
 	}
-	c, err := intake.Ack(r.Context(), s.Intake.Store, r.PathValue("id"), req.Actor, now())
+	c, err := intake.Ack(r.Context(), s.Intake.Store, r.PathValue("id"), actor(r, req.Actor), now())
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -34,13 +34,13 @@ func (s *Server) lineRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, m)
 	})
-	mux.HandleFunc("POST /api/v1/board/dismiss", s.authorized(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/v1/board/dismiss", s.authorized(upfactory.RoleOperator, "board dismiss", func(w http.ResponseWriter, r *http.Request) {
 		var req DismissRequest
 		if err := decode(r, &req); err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		u, err := s.App.Dismiss(r.Context(), req.Upgrade, req.Actor, req.Reason)
+		u, err := s.App.Dismiss(r.Context(), req.Upgrade, actor(r, req.Actor), req.Reason)
 		if err != nil {
 			s.Error(w, r, err)
 			return

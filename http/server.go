@@ -5,7 +5,6 @@ package http
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,8 +79,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /api/v1/services", s.handleServices)
 	mux.HandleFunc("GET /api/v1/services/{service}", s.handleStatus)
-	mux.HandleFunc("POST /api/v1/services/{service}/rollouts", s.authorized(s.handleStart))
-	mux.HandleFunc("POST /api/v1/services/{service}/actions/{action}", s.authorized(s.handleAction))
+	mux.HandleFunc("POST /api/v1/services/{service}/rollouts", s.authorized(upfactory.RoleOperator, "rollout start", s.handleStart))
+	mux.HandleFunc("POST /api/v1/services/{service}/actions/{action}", s.authorized(upfactory.RoleOperator, "rollout action", s.handleAction))
 	mux.HandleFunc("GET /api/v1/log", s.handleLog)
 	mux.HandleFunc("GET /api/v1/log/verify", s.handleVerify)
 	s.intakeRoutes(mux)
@@ -90,29 +89,62 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
+// authorized guards a call that changes something. When the server has a
+// bootstrap token (--api-token) or named tokens are live, the call must
+// carry one (401 otherwise: the server log says who tried what, never
+// what was sent); the token's identity goes into the request's context,
+// and its role must allow need (403 otherwise, logged in the operation
+// log with the identity and the action). The application layer then
+// checks finer rules (approvals, four eyes) and takes the actor from the
+// identity.
+func (s *Server) authorized(need upfactory.Role, action string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.Token != "" {
-			header := r.Header.Get("Authorization")
-			got, ok := strings.CutPrefix(header, "Bearer ")
-			var err error
-			switch {
-			case header == "":
-				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "this server requires a bearer token for changes and none was sent: set --api-token or UPFACTORY_API_TOKEN")
-			case !ok:
-				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "the Authorization header is not a bearer token: send \"Authorization: Bearer TOKEN\"")
-			case subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1:
-				err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "the bearer token sent is not the one this server accepts")
-			}
-			if err != nil {
-				// Who tried what, never what they sent.
-				s.Logger.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", upfactory.ErrorMessage(err))
-				s.Error(w, r, err)
-				return
-			}
+		ctx := r.Context()
+		configured, err := s.App.TokensConfigured(ctx, s.Token)
+		if err != nil {
+			s.Error(w, r, err)
+			return
 		}
-		h(w, r)
+		if !configured {
+			h(w, r)
+			return
+		}
+		header := r.Header.Get("Authorization")
+		secret, ok := strings.CutPrefix(header, "Bearer ")
+		var id upfactory.Identity
+		switch {
+		case header == "":
+			err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "this server requires a bearer token for changes and none was sent: set --api-token or UPFACTORY_API_TOKEN")
+		case !ok:
+			err = upfactory.Errorf(upfactory.EUNAUTHORIZED, "the Authorization header is not a bearer token: send \"Authorization: Bearer TOKEN\"")
+		default:
+			id, err = s.App.Authenticate(ctx, secret, s.Token)
+		}
+		if err != nil {
+			if upfactory.ErrorCode(err) == upfactory.EUNAUTHORIZED {
+				s.Logger.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "action", action, "reason", upfactory.ErrorMessage(err))
+			}
+			s.Error(w, r, err)
+			return
+		}
+		ctx = app.WithIdentity(ctx, id)
+		if _, err := s.App.Authorize(ctx, need, action, r.PathValue("service"), ""); err != nil {
+			s.Logger.Warn("forbidden", "identity", id.Name, "role", id.Role, "method", r.Method, "path", r.URL.Path, "action", action)
+			s.Error(w, r, err)
+			return
+		}
+		h(w, r.WithContext(ctx))
 	}
+}
+
+// actor is who a guarded call records: the identity of its token, or the
+// name the request gives for the bootstrap token and when no token is
+// configured.
+func actor(r *http.Request, given string) string {
+	if id, ok := app.IdentityFrom(r.Context()); ok && !id.Bootstrap {
+		return id.Name
+	}
+	return given
 }
 
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
@@ -267,6 +299,7 @@ var codes = map[string]int{
 	upfactory.EINVALID:      http.StatusBadRequest,
 	upfactory.ENOTFOUND:     http.StatusNotFound,
 	upfactory.EUNAUTHORIZED: http.StatusUnauthorized,
+	upfactory.EFORBIDDEN:    http.StatusForbidden,
 	upfactory.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	upfactory.EINTERNAL:     http.StatusInternalServerError,
 }

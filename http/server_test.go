@@ -36,7 +36,7 @@ func MustServer(t *testing.T, token string) *uhttp.Server {
 }
 
 func TestErrorCodesMapToStatusesAndBack(t *testing.T) {
-	for _, code := range []string{upfactory.ECONFLICT, upfactory.EINVALID, upfactory.ENOTFOUND, upfactory.EUNAUTHORIZED, upfactory.EUNAVAILABLE, upfactory.EINTERNAL} {
+	for _, code := range []string{upfactory.ECONFLICT, upfactory.EINVALID, upfactory.ENOTFOUND, upfactory.EUNAUTHORIZED, upfactory.EFORBIDDEN, upfactory.EUNAVAILABLE, upfactory.EINTERNAL} {
 		if got := uhttp.FromErrorStatusCode(uhttp.ErrorStatusCode(code)); got != code {
 			t.Errorf("%s -> %d -> %s", code, uhttp.ErrorStatusCode(code), got)
 		}

@@ -576,3 +576,9 @@ func TestReviewStore(t *testing.T) {
 		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
 	})
 }
+
+func TestTokenStore(t *testing.T) {
+	storetest.RunToken(t, func(t *testing.T) storetest.TokenStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
+	})
+}
