@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/exec"
-	"github.com/upfactory/upfactory/static"
+	"github.com/upfactory/upfactory/provider"
 )
 
 // TargetTwin starts twins with the service's own target: an exec target
@@ -20,21 +19,14 @@ func TargetTwin(dataDir string, logger *slog.Logger) Twin {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return func(ctx context.Context, svc *upfactory.Service, version string) (string, func(), error) {
-		var tgt upfactory.Target
-		var err error
-		switch svc.Target.Type {
-		case "static":
-			tgt, err = static.New(svc, static.Options{Logger: logger})
-		default:
-			tgt, err = exec.New(svc, exec.Options{DataDir: filepath.Join(dataDir, "twins"), Logger: logger})
-		}
+		tgt, err := provider.NewTarget(svc, provider.TargetEnv{DataDir: filepath.Join(dataDir, "twins"), Logger: logger})
 		if err != nil {
 			return "", nil, err
 		}
 		stop := func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), svc.Target.StopTimeout.D()+5*time.Second)
 			defer cancel()
-			tgt.Close(sctx, svc.Target.Type != "static")
+			tgt.Close(sctx, provider.Owns(svc.Target.Type))
 		}
 		insts, err := tgt.Start(ctx, version, 1)
 		if err != nil || len(insts) == 0 {

@@ -388,7 +388,7 @@ services:
 			`5:38 services[0].target.replicas: must be between 1 and 64, got 65`,
 			`5:60 services[0].target.readiness.path: must start with /, got "healthz"`,
 			`6:5 services[0].router.listen: required`,
-			`6:20 services[0].router.type: unknown router type "nginx": the only one is builtin`,
+			`6:20 services[0].router.type: unknown router type "nginx": want builtin`,
 			`6:35 services[0].router.cookie: invalid cookie name "a b"`,
 			`7:5 services[0].strategy.canary: required: canary is the only strategy`,
 			`8:29 services[0].analysis.min_samples: must be at least 1, got -1`,

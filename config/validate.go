@@ -14,6 +14,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/internal/supervise"
+	"github.com/upfactory/upfactory/provider"
 )
 
 func setDefaults(c *upfactory.Config, baseDir string) {
@@ -279,9 +280,11 @@ func (l *loader) target(p string, s *upfactory.Service) {
 			l.report(p+".versions", "stable_version %q has no addresses here", s.StableVersion)
 		}
 	case "":
-		l.report(p+".type", "required: exec or static")
+		l.report(p+".type", "required: %s", strings.Join(provider.TargetTypes(), " or "))
 	default:
-		l.report(p+".type", "unknown target type %q: want exec or static", t.Type)
+		if _, err := provider.LookupTarget(t.Type); err != nil {
+			l.report(p+".type", "%s", upfactory.ErrorMessage(err))
+		}
 	}
 	if t.Replicas < 1 || t.Replicas > 64 {
 		l.report(p+".replicas", "must be between 1 and 64, got %d", t.Replicas)
@@ -460,8 +463,8 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 var _ io.Writer = (*limitWriter)(nil)
 
 func (l *loader) router(p string, r *upfactory.RouterSpec) {
-	if r.Type != "builtin" {
-		l.report(p+".type", "unknown router type %q: the only one is builtin", r.Type)
+	if _, err := provider.LookupRouter(r.Type); err != nil {
+		l.report(p+".type", "%s", upfactory.ErrorMessage(err))
 	}
 	if r.Listen == "" {
 		l.report(p+".listen", "required: the address users' traffic arrives on, such as 127.0.0.1:8080")

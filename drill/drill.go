@@ -30,12 +30,10 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
-	"github.com/upfactory/upfactory/exec"
 	"github.com/upfactory/upfactory/probe"
-	"github.com/upfactory/upfactory/proxy"
+	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/rollout"
 	"github.com/upfactory/upfactory/sqlite"
-	"github.com/upfactory/upfactory/static"
 )
 
 // Options configure a drill.
@@ -140,29 +138,32 @@ func Run(ctx context.Context, o Options) (*upfactory.DrillResult, error) {
 	}
 	defer db.Close()
 
-	var target upfactory.Target
-	if svc.Target.Type == "static" {
-		target, err = static.New(svc, static.Options{Logger: logger})
-	} else {
-		target, err = exec.New(svc, exec.Options{DataDir: scratch, Logger: logger})
-	}
+	target, err := provider.NewTarget(svc, provider.TargetEnv{DataDir: scratch, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	p := proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie, Logger: logger})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // the copy's own router, beside the service's
 	if err != nil {
 		return nil, err
 	}
 	runCtx, stopAll := context.WithCancel(context.WithoutCancel(ctx))
+	router, stopRouter, err := provider.NewRouter(runCtx, svc, provider.RouterEnv{Logger: logger, Listener: ln})
+	if err != nil {
+		ln.Close()
+		stopAll()
+		return nil, err
+	}
+	rt := engine.Runtime{Service: svc, Target: target, Router: router}
+	rt.Metrics, _ = router.(upfactory.MetricSource)
+	rt.Samples, _ = router.(upfactory.SampleSource)
+	eng := engine.New(db, []engine.Runtime{rt}, engine.Options{Tick: tick, Logger: logger})
 	var wg sync.WaitGroup
-	wg.Go(func() { p.Serve(runCtx, ln) })
-	eng := engine.New(db, []engine.Runtime{{Service: svc, Target: target, Router: p, Metrics: p, Samples: p}}, engine.Options{Tick: tick, Logger: logger})
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), svc.Target.StopTimeout.D()+10*time.Second)
 		defer cancel()
 		stopAll()
 		eng.Close(sctx, true)
+		stopRouter()
 		wg.Wait()
 	}()
 	if err := eng.Open(runCtx); err != nil {
@@ -256,7 +257,7 @@ func Run(ctx context.Context, o Options) (*upfactory.DrillResult, error) {
 		return nil, err
 	}
 	if err := waitFor(ctx, 30*time.Second, time.Millisecond, func() (bool, error) {
-		pools, err := p.Pools(ctx)
+		pools, err := router.Pools(ctx)
 		if err != nil {
 			return false, err
 		}
@@ -271,9 +272,11 @@ func Run(ctx context.Context, o Options) (*upfactory.DrillResult, error) {
 	}
 	res.RollbackSeconds = time.Since(decided).Seconds()
 	// Users keep coming after the switch: the drill counts them too.
-	waitFor(ctx, 10*time.Second, tick, func() (bool, error) {
-		return p.Stats(o.Stable, time.Second, time.Now()).Requests > 0, nil
-	})
+	if rt.Metrics != nil {
+		waitFor(ctx, 10*time.Second, tick, func() (bool, error) {
+			return rt.Metrics.Stats(o.Stable, time.Second, time.Now()).Requests > 0, nil
+		})
+	}
 	stopLoad()
 	<-loadDone
 	res.Requests, res.FailedRequests = sample.Sent, sample.Errors

@@ -18,6 +18,7 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/measure"
 	"github.com/upfactory/upfactory/promsource"
+	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/rollout"
 )
 
@@ -357,10 +358,7 @@ func (e *Engine) tick(ctx context.Context, s *service) error {
 }
 
 func (e *Engine) want(s *service, version string) int {
-	if s.Service.Target.Type == "static" {
-		return len(s.Service.Target.Versions[version])
-	}
-	return max(s.Service.Target.Replicas, 1)
+	return provider.Want(s.Service, s.Target, version)
 }
 
 // lookPlan is what one tick measures.

@@ -7,7 +7,6 @@ import (
 	"github.com/upfactory/upfactory/app"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,14 +21,12 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/engine"
-	"github.com/upfactory/upfactory/exec"
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/intake"
 	"github.com/upfactory/upfactory/internal/dirlock"
 	"github.com/upfactory/upfactory/promsource"
-	"github.com/upfactory/upfactory/proxy"
+	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/sqlite"
-	"github.com/upfactory/upfactory/static"
 )
 
 // Server is a whole `upfactory serve`: store, routers, targets, engine and
@@ -47,10 +44,11 @@ type Server struct {
 	App    *app.App
 	API    *uhttp.Server
 
-	lock    *dirlock.Lock // this server's hold on the data dir
-	routers []*proxy.Proxy
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	lock *dirlock.Lock // this server's hold on the data dir
+	// routerStops stop the routers and wait for them.
+	routerStops []func()
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 	// intakeMu keeps intake runs from overlapping.
 	intakeMu sync.Mutex
 
@@ -209,35 +207,25 @@ func (s *Server) Open(ctx context.Context) error {
 		if !svc.Delivered() {
 			continue // intake-only
 		}
-		p := proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie,
-			Logger: s.Logger}) // the proxy names its component and service itself
-		reg.MustRegister(p.Collector())
-		ln, err := net.Listen("tcp", svc.Router.Listen)
+		// Each router and target names its component and service itself.
+		router, stopRouter, err := provider.NewRouter(ctx, svc, provider.RouterEnv{Logger: s.Logger})
 		if err != nil {
 			s.Close(ctx, true)
-			return fmt.Errorf("router of %s: listening on %s: %w", svc.Name, svc.Router.Listen, err)
+			return err
 		}
-		s.routers = append(s.routers, p)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := p.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
-				s.Logger.Error("router stopped", "service", svc.Name, "err", err)
-			}
-		}()
-		var target upfactory.Target
-		logger := s.Logger // each target names its component and service itself
-		switch svc.Target.Type {
-		case "static":
-			target, err = static.New(svc, static.Options{Logger: logger, Event: record})
-		default:
-			target, err = exec.New(svc, exec.Options{DataDir: cfg.Server.DataDir, Logger: logger, Event: record})
+		s.routerStops = append(s.routerStops, stopRouter)
+		if c, ok := router.(interface{ Collector() prometheus.Collector }); ok {
+			reg.MustRegister(c.Collector())
 		}
+		target, err := provider.NewTarget(svc, provider.TargetEnv{DataDir: cfg.Server.DataDir, Logger: s.Logger, Event: record})
 		if err != nil {
 			s.Close(ctx, true)
-			return fmt.Errorf("target of %s: %w", svc.Name, err)
+			return err
 		}
-		runtimes = append(runtimes, engine.Runtime{Service: svc, Target: target, Router: p, Metrics: p, Samples: p, Prometheus: prom})
+		rt := engine.Runtime{Service: svc, Target: target, Router: router, Prometheus: prom}
+		rt.Metrics, _ = router.(upfactory.MetricSource)
+		rt.Samples, _ = router.(upfactory.SampleSource)
+		runtimes = append(runtimes, rt)
 	}
 
 	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion})
@@ -282,6 +270,9 @@ func (s *Server) Close(ctx context.Context, stopInstances bool) error {
 	}
 	if s.cancel != nil {
 		s.cancel() // routers drain in-flight requests on their way down
+	}
+	for _, stop := range s.routerStops {
+		stop()
 	}
 	s.wg.Wait()
 	if s.Store != nil {
