@@ -16,6 +16,8 @@ type Config struct {
 	Economics Economics `yaml:"economics" json:"economics"`
 	// Roles tunes who may do what (four eyes).
 	Roles RolesConfig `yaml:"roles" json:"roles,omitzero"`
+	// Notifiers receive rollout events from the operation log.
+	Notifiers []NotifierSpec `yaml:"notifiers" json:"notifiers,omitempty"`
 }
 
 // Service returns the service named name, or nil.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/internal/supervise"
+	"github.com/upfactory/upfactory/notify"
 	"github.com/upfactory/upfactory/provider"
 )
 
@@ -159,6 +161,7 @@ func (l *loader) validate(c *upfactory.Config) {
 	}
 	l.intake(c)
 	l.economics(c)
+	l.notifiers(c)
 	l.cfg = c
 	if c.Prometheus != nil {
 		for _, err := range c.Prometheus.Validate() {
@@ -736,4 +739,40 @@ func orNone(s []string) string {
 		return "none (add a check of error_rate, a latency percentile or request_rate with max or max_vs_baseline)"
 	}
 	return strings.Join(s, ", ")
+}
+
+// notifiers checks where rollout events go: a known type, an http(s) URL,
+// a secret written as ${NAME} (never in the file), known events, one name
+// each.
+func (l *loader) notifiers(c *upfactory.Config) {
+	seen := map[string]bool{}
+	for i := range c.Notifiers {
+		n := &c.Notifiers[i]
+		p := fmt.Sprintf("notifiers[%d]", i)
+		setDefault(&n.Name, fmt.Sprintf("%s-%d", n.Type, i+1))
+		setDefault(&n.Timeout, upfactory.Duration(upfactory.DefaultNotifyTimeout))
+		if seen[n.Name] {
+			l.report(p+".name", "%q names another notifier already", n.Name)
+		}
+		seen[n.Name] = true
+		if n.Type != upfactory.NotifierWebhook && n.Type != upfactory.NotifierSlack {
+			l.report(p+".type", "want webhook or slack, got %q", n.Type)
+		}
+		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.report(p+".url", "want an http or https URL")
+		}
+		if n.Secret != "" {
+			if name, ok := upfactory.EnvRef(n.Secret); !ok || !upfactory.ValidEnvName(name) {
+				l.report(p+".secret", "write it as ${NAME} and set the environment variable NAME: a secret stays out of the config file")
+			}
+		}
+		for j, e := range n.Events {
+			if !slices.Contains(notify.EventNames, e) {
+				l.report(fmt.Sprintf("%s.events[%d]", p, j), "unknown event %q: want one of %s", e, strings.Join(notify.EventNames, ", "))
+			}
+		}
+		if n.Timeout <= 0 {
+			l.report(p+".timeout", "must be more than 0")
+		}
+	}
 }

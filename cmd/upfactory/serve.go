@@ -24,6 +24,7 @@ import (
 	uhttp "github.com/upfactory/upfactory/http"
 	"github.com/upfactory/upfactory/intake"
 	"github.com/upfactory/upfactory/internal/dirlock"
+	"github.com/upfactory/upfactory/notify"
 	"github.com/upfactory/upfactory/promsource"
 	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/sqlite"
@@ -117,6 +118,9 @@ func (s *Server) schedule(ctx context.Context) {
 
 // lineInterval is how often serve derives the line from the log.
 const lineInterval = time.Second
+
+// notifyInterval is how often each notifier looks for new log entries.
+const notifyInterval = time.Second
 
 // followLine keeps the line up to date with the operation log: the
 // stages of every upgrade follow the rollouts and intake runs. A failure
@@ -252,6 +256,15 @@ func (s *Server) Open(ctx context.Context) error {
 	}()
 	s.wg.Go(func() { s.schedule(ctx) })
 	s.wg.Go(func() { s.followLine(ctx, lineInterval) })
+	if len(cfg.Notifiers) > 0 {
+		senders, err := notify.NewSenders(cfg.Notifiers)
+		if err != nil {
+			s.Close(ctx, true)
+			return err
+		}
+		f := &notify.Follower{Store: db, Senders: senders, Logger: s.Logger.With("component", "notify")}
+		s.wg.Go(func() { f.Run(ctx, notifyInterval) })
+	}
 	if s.ConfigPath != "" {
 		s.wg.Go(func() { s.watchConfigFile(ctx, configCheckInterval) })
 	}

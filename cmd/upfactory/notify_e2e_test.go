@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/notify"
+)
+
+// Given a webhook and an endpoint that never answers, when a rollout runs
+// to 100%, then the webhook gets every event of it, signed, in log order,
+// and the endpoint that hangs holds nothing up.
+func TestWebhooksFollowARollout(t *testing.T) {
+	var mu sync.Mutex
+	var events []string
+	var bad []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if !notify.Verify("hook-secret", r.Header.Get("X-Upfactory-Timestamp"), r.Header.Get("X-Upfactory-Signature"), body) {
+			bad = append(bad, string(body))
+		}
+		var p notify.Payload
+		json.Unmarshal(body, &p)
+		events = append(events, p.Event)
+	}))
+	defer hook.Close()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	t.Setenv("UPF_HOOK_SECRET", "hook-secret")
+
+	dir := t.TempDir()
+	cfg, api, router := writeConfig(t, dir, `
+          - weight: 50
+          - weight: 100`)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, []byte(`notifiers:
+  - {name: ops, type: webhook, url: "`+hook.URL+`", secret: "${UPF_HOOK_SECRET}"}
+  - {name: stuck, type: webhook, url: "`+hang.URL+`", timeout: 100ms}
+`)...)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &served{dir: dir, cfg: cfg, api: api, router: router}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	s.waitStable(t, "1.0.0")
+	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0", "--as", "alice"); code != 0 {
+		t.Fatalf("rollout start: %d %s", code, out)
+	}
+	s.waitFor(t, "100%", 30*time.Second, func(st *engine.Status) bool { return st.Phase == upfactory.PhaseCompleted })
+	eventually(t, "the completed event", 20*time.Second, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) > 0 && events[len(events)-1] == "completed", strings.Join(events, ",")
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(events, ","); got != "started,step,step,completed" {
+		t.Errorf("events %s, want started,step,step,completed", got)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d payloads with a bad signature", len(bad))
+	}
+	if strings.Contains(s.stderr.String(), "hook-secret") {
+		t.Error("serve logged the webhook's secret")
+	}
+}

@@ -1,0 +1,41 @@
+package upfactory
+
+import (
+	"context"
+	"time"
+)
+
+// Notifier types.
+const (
+	NotifierWebhook = "webhook" // generic JSON, signed with HMAC-SHA256
+	NotifierSlack   = "slack"   // a Slack-compatible incoming webhook
+)
+
+// DefaultNotifyTimeout bounds one delivery attempt.
+const DefaultNotifyTimeout = 5 * time.Second
+
+// NotifierSpec is where rollout events are sent.
+type NotifierSpec struct {
+	// Name identifies the notifier's cursor and its log entries. Default
+	// its type and position: webhook-1.
+	Name string `yaml:"name" json:"name"`
+	Type string `yaml:"type" json:"type"`
+	URL  string `yaml:"url" json:"url"`
+	// Secret signs webhook payloads. Written as ${NAME}: read from the
+	// environment when the config loads, never logged nor shown.
+	Secret string `yaml:"secret" json:"-"`
+	// Events keeps to these events (started, step, paused, approved,
+	// promoted, tripwire, rolled_back, completed); empty: all.
+	Events []string `yaml:"events" json:"events,omitempty"`
+	// Timeout bounds one attempt. Default 5s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+}
+
+// NotifyStore keeps where each notifier stands in the operation log.
+type NotifyStore interface {
+	// NotifyCursor is the seq of the last entry notifier name handled; 0
+	// for a notifier never run.
+	NotifyCursor(ctx context.Context, name string) (int64, error)
+	// SetNotifyCursor records that name handled every entry up to seq.
+	SetNotifyCursor(ctx context.Context, name string, seq int64) error
+}
