@@ -87,6 +87,9 @@ type Rollout struct {
 	Baseline *Figures `json:"baseline,omitempty"`
 	// Verification is post-release verification, once at 100%.
 	Verification *Verification `json:"verification,omitempty"`
+	// HeldBy is why the rollout waits before its next expansion (a
+	// freeze that began while it ran); empty when nothing holds it.
+	HeldBy string `json:"held_by,omitempty"`
 }
 
 // Approval is a named person's go-ahead at an approval gate.

@@ -473,3 +473,23 @@ func TestReviewActionsAreStoredLoggedAndRead(t *testing.T) {
 		t.Errorf("done twice: %v", err)
 	}
 }
+
+func TestAFreezeHoldsARunningRolloutUntilOverridden(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if got := w.app.Hold(ctx, "shop", w.clock); got != "" {
+		t.Fatalf("no freeze: held by %q", got)
+	}
+	day := w.clock.UTC()
+	w.cfg.Policies.Freezes = []upfactory.Freeze{{Name: "launch", From: day.AddDate(0, 0, -1).Format("2006-01-02"), To: day.AddDate(0, 0, 1).Format("2006-01-02"), TimeZone: "UTC", Reason: "product launch"}}
+	got := w.app.Hold(ctx, "shop", w.clock)
+	if !strings.Contains(got, "launch") {
+		t.Fatalf("in a freeze: held by %q, want the freeze named", got)
+	}
+	if _, err := w.app.Override(ctx, "freeze:rollout:shop:launch", "carol", "hotfix"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.app.Hold(ctx, "shop", w.clock); got != "" {
+		t.Errorf("overridden freeze: held by %q", got)
+	}
+}

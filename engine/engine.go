@@ -42,6 +42,9 @@ type Options struct {
 	Tick   time.Duration    // how often every rollout is re-evaluated
 	// ValidVersion checks the form of a version name before anything starts.
 	ValidVersion func(string) error
+	// Hold, when set, says why a running rollout of service must not take
+	// more traffic now (a freeze); "" when nothing holds it.
+	Hold func(ctx context.Context, service string, now time.Time) string
 }
 
 // Engine drives the rollouts of a set of services.
@@ -477,6 +480,9 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 	if r == nil || r.Phase.Done() {
 		s.lastMeasured = time.Time{}
 		return obs, nil
+	}
+	if e.opts.Hold != nil {
+		obs.Hold = e.opts.Hold(ctx, s.Service.Name, now)
 	}
 	insts, err := s.Target.Instances(ctx)
 	if err != nil {

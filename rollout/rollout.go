@@ -28,6 +28,9 @@ type Observation struct {
 	// Verified is what the new version served since 100%, while
 	// post-release verification runs; nil when not measured this tick.
 	Verified *upfactory.Figures
+	// Hold, when set, says why the canary must not take more traffic now
+	// (a freeze began): expansions wait; rollbacks do not.
+	Hold string
 }
 
 // InitialState is the state of a service upfactory has never seen.
@@ -247,6 +250,18 @@ func (m *machine) complete() {
 // an expansion.
 func (m *machine) weight(s upfactory.Step) bool {
 	r := m.r
+	if *s.Weight > r.CanaryWeight && m.obs.Hold != "" {
+		r.Message = fmt.Sprintf("held at %d%%: %s", r.CanaryWeight, m.obs.Hold)
+		if r.HeldBy != m.obs.Hold {
+			r.HeldBy = m.obs.Hold
+			m.log(upfactory.ActorSystem, "rollout.held", r.CanaryVersion, r.Message, map[string]any{"next_weight": *s.Weight})
+		}
+		return false
+	}
+	if r.HeldBy != "" {
+		m.log(upfactory.ActorSystem, "rollout.unheld", r.CanaryVersion, fmt.Sprintf("no longer held (%s): the rollout goes on", r.HeldBy), nil)
+		r.HeldBy = ""
+	}
 	if *s.Weight > r.CanaryWeight {
 		if i, blocked := firstBreaching(m.svc, r); blocked {
 			r.Message = fmt.Sprintf("expansion to %d%% blocked: check %s is breaching: %s", *s.Weight, r.Checks[i].Rule, r.Checks[i].Reason)

@@ -180,3 +180,34 @@ func TestVerificationJudgesConversionAgainstTheBaseline(t *testing.T) {
 		t.Errorf("values %v", log[0].Values)
 	}
 }
+
+// A freeze that begins while a rollout runs holds its next expansion,
+// logged once, until it ends; rolling back is never held.
+func TestAHoldStopsExpansionsNotRollbacks(t *testing.T) {
+	svc := MustService(t)
+	svc.Strategy.Canary.Steps = []upfactory.Step{{Weight: ptr(5)}, {Weight: ptr(25)}, {Weight: ptr(100)}}
+	st := mustStart(t, svc)
+	var log []string
+	tick := func(now time.Time, hold string, ms map[int]upfactory.Measurement) {
+		log = append(log, actions(rollout.Tick(svc, st, rollout.Observation{Now: now, CanaryReady: true, Hold: hold, Measurements: ms}))...)
+	}
+	freeze := "freeze black-friday is in force until 2026-11-30T00:00:00Z"
+	tick(t0.Add(time.Second), freeze, nil)
+	tick(t0.Add(2*time.Second), freeze, nil)
+	if st.Rollout.CanaryWeight != 0 || st.Rollout.HeldBy != freeze || !slices.Equal(log, []string{"canary.ready", "rollout.held"}) {
+		t.Fatalf("held: weight %d, log %v", st.Rollout.CanaryWeight, log)
+	}
+	tick(t0.Add(3*time.Second), "", nil)
+	if st.Rollout.Phase != upfactory.PhaseCompleted || !slices.Contains(log, "rollout.unheld") {
+		t.Fatalf("after the freeze: phase %s, log %v", st.Rollout.Phase, log)
+	}
+
+	st = mustStart(t, svc)
+	log = nil
+	tick(t0.Add(time.Second), freeze, nil)
+	tick(t0.Add(2*time.Second), freeze, map[int]upfactory.Measurement{0: breach(t0.Add(2 * time.Second))})
+	tick(t0.Add(20*time.Second), freeze, map[int]upfactory.Measurement{0: breach(t0.Add(20 * time.Second))})
+	if st.Rollout.Phase != upfactory.PhaseRolledBack {
+		t.Fatalf("a failing check while held: phase %s, log %v", st.Rollout.Phase, log)
+	}
+}

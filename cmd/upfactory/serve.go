@@ -232,7 +232,13 @@ func (s *Server) Open(ctx context.Context) error {
 		runtimes = append(runtimes, rt)
 	}
 
-	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion})
+	hold := func(ctx context.Context, service string, now time.Time) string {
+		if s.App == nil {
+			return "" // opening: no rollout moves before the engine runs
+		}
+		return s.App.Hold(ctx, service, now)
+	}
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion, Hold: hold})
 	if err := s.Engine.Open(ctx); err != nil {
 		s.Close(ctx, true)
 		return err
