@@ -86,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	s.intakeRoutes(mux)
 	s.configRoutes(mux)
 	s.lineRoutes(mux)
+	s.statusRoutes(mux)
 	return mux
 }
 

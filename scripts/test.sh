@@ -20,14 +20,15 @@ else
   fuzztime=${FUZZTIME:-50000x}
 fi
 
-echo "== python3-scipy for the judge's cross-check"
-# The Mann-Whitney test is checked against scipy.stats.mannwhitneyu, run by
-# Debian's system python (not a pyenv shim on PATH).
-if ! /usr/bin/python3 -c 'import scipy' 2>/dev/null; then
+echo "== python3-scipy and python3-feedparser for cross-checks"
+# The Mann-Whitney test is checked against scipy.stats.mannwhitneyu, and
+# the status feed's Atom is read by feedparser, both run by Debian's
+# system python (not a pyenv shim on PATH).
+if ! /usr/bin/python3 -c 'import scipy, feedparser' 2>/dev/null; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-scipy >/dev/null
+    apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-scipy python3-feedparser >/dev/null
   else
-    echo "test.sh: /usr/bin/python3 cannot import scipy: the cross-check skips (Debian package python3-scipy)" >&2
+    echo "test.sh: /usr/bin/python3 cannot import scipy or feedparser: their cross-checks skip (Debian packages python3-scipy, python3-feedparser)" >&2
   fi
 fi
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/comms"
 	"github.com/upfactory/upfactory/engine"
 	"github.com/upfactory/upfactory/notify"
 )
@@ -84,5 +85,30 @@ func TestWebhooksFollowARollout(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), "hook-secret") {
 		t.Error("serve logged the webhook's secret")
+	}
+
+	// The status feed shows the rollout, as JSON and as Atom.
+	resp, err := http.Get(api + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feed comms.Feed
+	json.NewDecoder(resp.Body).Decode(&feed)
+	resp.Body.Close()
+	if len(feed.ScheduledMaintenances) != 1 || feed.ScheduledMaintenances[0].Status != comms.Completed || feed.ScheduledMaintenances[0].Name != "checkout: 1.0.0 → 2.0.0" {
+		t.Errorf("status feed %+v", feed)
+	}
+	resp, err = http.Get(api + "/api/v1/status/feed.atom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atom, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/atom+xml") || !strings.Contains(string(atom), "[completed] checkout: 1.0.0 → 2.0.0") {
+		t.Errorf("atom (%s):\n%s", resp.Header.Get("Content-Type"), atom)
+	}
+	code, out := s.cli(t, "comms", "note", "checkout", "--version", "2.1.0", "--start", "2026-12-06T22:00:00Z", "--end", "2026-12-06T23:00:00Z", "-c", s.cfg)
+	if code != 0 || !strings.Contains(out, "from 2.0.0 to 2.1.0") || !strings.Contains(out, "22:00 – 23:00 UTC") {
+		t.Errorf("maintenance note: exit %d:\n%s", code, out)
 	}
 }
