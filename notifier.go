@@ -39,3 +39,10 @@ type NotifyStore interface {
 	// SetNotifyCursor records that name handled every entry up to seq.
 	SetNotifyCursor(ctx context.Context, name string, seq int64) error
 }
+
+// FlagStore keeps a service's feature flags where its code reads them.
+type FlagStore interface {
+	// SetFlags sets each named flag to its percent of users, leaving the
+	// others alone.
+	SetFlags(ctx context.Context, flags map[string]int) error
+}

@@ -87,6 +87,8 @@ type Rollout struct {
 	Baseline *Figures `json:"baseline,omitempty"`
 	// Verification is post-release verification, once at 100%.
 	Verification *Verification `json:"verification,omitempty"`
+	// Flags are the percents the rollout's flag steps set, by flag name.
+	Flags map[string]int `json:"flags,omitempty"`
 	// HeldBy is why the rollout waits before its next expansion (a
 	// freeze that began while it ran); empty when nothing holds it.
 	HeldBy string `json:"held_by,omitempty"`

@@ -80,6 +80,8 @@ type Service struct {
 	Gates     GateSwitches  `yaml:"gates" json:"gates,omitzero"`
 	Preflight PreflightSpec `yaml:"preflight" json:"preflight,omitzero"`
 	Drill     DrillSpec     `yaml:"drill" json:"drill,omitzero"`
+	// Flags is where the service's feature flags live, for flag steps.
+	Flags FlagsSpec `yaml:"flags" json:"flags,omitzero"`
 	// Verification compares the new version with the baseline after 100%.
 	Verification VerificationSpec `yaml:"verification" json:"verification,omitzero"`
 }
@@ -158,6 +160,23 @@ type Step struct {
 	Approval *ApprovalStep `yaml:"approval" json:"approval,omitempty"`
 	Pause    *PauseStep    `yaml:"pause" json:"pause,omitempty"`
 	Mirror   *MirrorSpec   `yaml:"mirror" json:"mirror,omitempty"`
+	Flag     *FlagStep     `yaml:"flag" json:"flag,omitempty"`
+}
+
+// FlagStep turns a feature flag on for Percent of users (by their
+// targeting key), under the same checks as a weight; a rollback sets
+// every flag the rollout ramped back to 0 at once.
+type FlagStep struct {
+	Name    string `yaml:"name" json:"name"`
+	Percent int    `yaml:"percent" json:"percent"`
+}
+
+// FlagsSpec is where a service's feature flags are kept: a flagd
+// flag-definition file (type flagd-file) that flagd, or an OpenFeature
+// SDK's flagd provider in file mode, reads.
+type FlagsSpec struct {
+	Type string `yaml:"type" json:"type,omitempty"`
+	Path string `yaml:"path" json:"path,omitempty"`
 }
 
 // Kind names the step's kind: weight, analysis, approval or pause.
@@ -173,6 +192,8 @@ func (s Step) Kind() string {
 		return "pause"
 	case s.Mirror != nil:
 		return "mirror"
+	case s.Flag != nil:
+		return "flag"
 	}
 	return ""
 }

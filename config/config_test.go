@@ -180,7 +180,7 @@ var badCases = []struct {
 `,
 		want: []string{
 			`8:9 services[0].strategy.canary.steps: steps never reach weight: 100`,
-			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror`,
+			`9:13 services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror, flag`,
 		},
 	},
 	{
@@ -225,7 +225,7 @@ var badCases = []struct {
           - weight: 100
             pause: {duration: 1m}
 `,
-		want: []string{`9:13 services[0].strategy.canary.steps[0]: a step has exactly one of weight, analysis, approval, pause or mirror; got weight and pause`},
+		want: []string{`9:13 services[0].strategy.canary.steps[0]: a step has exactly one of weight, analysis, approval, pause, mirror or flag; got weight and pause`},
 	},
 	{
 		name: "unknown metric",
@@ -623,7 +623,7 @@ func TestErrorsFormat(t *testing.T) {
 	_, err := config.Parse("upfactory.yaml", []byte(badCases[len(badCases)-1].yaml), "/srv")
 	want := `upfactory.yaml:4:26: services[0].target.command: no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command
 upfactory.yaml:4:46: services[0].target.command[1]: invalid template: unknown field .Prot; it may use .Port, .Version, .Service, .Index
-upfactory.yaml:9:13: services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror
+upfactory.yaml:9:13: services[0].strategy.canary.steps[0].weigth: unknown key "weigth" (did you mean "weight"?); expected one of: weight, analysis, approval, pause, mirror, flag
 upfactory.yaml:13:37: services[0].analysis.checks[0].max: 150% is outside 0%–100%`
 	if err == nil {
 		t.Fatal("Parse succeeded; want problems")

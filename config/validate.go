@@ -35,6 +35,9 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 		setDefault(&t.Readiness.Interval, upfactory.Duration(upfactory.DefaultReadyInterval))
 		setDefault(&t.StopTimeout, upfactory.Duration(upfactory.DefaultStopTimeout))
 		t.Dir = resolve(baseDir, t.Dir)
+		if s.Flags.Path != "" {
+			s.Flags.Path = resolve(baseDir, s.Flags.Path)
+		}
 		r := &s.Router
 		setDefault(&r.Type, "builtin")
 		setDefault(&r.Cookie, upfactory.DefaultCookie)
@@ -235,6 +238,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	l.target(p+".target", s)
 	l.router(p+".router", &s.Router)
 	steps := l.strategy(p+".strategy", &s.Strategy)
+	l.flags(p, s)
 	l.analysis(p+".analysis", s, steps)
 }
 
@@ -479,7 +483,7 @@ func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	}
 }
 
-var stepKinds = []string{"weight", "analysis", "approval", "pause", "mirror"}
+var stepKinds = []string{"weight", "analysis", "approval", "pause", "mirror", "flag"}
 
 // strategy checks the canary steps and returns how many analysis steps
 // there are, which decides whether checks are required.
@@ -504,6 +508,7 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 			st.Approval != nil || l.has(p+".approval"),
 			st.Pause != nil || l.has(p+".pause"),
 			st.Mirror != nil || l.has(p+".mirror"),
+			st.Flag != nil || l.has(p+".flag"),
 		}
 		var kinds []string
 		for k, g := range given {
@@ -517,9 +522,9 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 			if l.unknown[p] {
 				break // the misspelt kind is already reported
 			}
-			l.report(p, "a step needs one of weight, analysis, approval, pause or mirror; got none")
+			l.report(p, "a step needs one of weight, analysis, approval, pause, mirror or flag; got none")
 		default:
-			l.report(p, "a step has exactly one of weight, analysis, approval, pause or mirror; got %s", andList(kinds))
+			l.report(p, "a step has exactly one of weight, analysis, approval, pause, mirror or flag; got %s", andList(kinds))
 		}
 		switch {
 		case st.Weight != nil:
@@ -545,6 +550,14 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 		}
 		if st.Approval != nil && st.Approval.Role == "" {
 			l.report(p+".approval.role", "required: who may approve")
+		}
+		if f := st.Flag; f != nil {
+			if f.Name == "" {
+				l.report(p+".flag.name", "required: the flag's key in the flag file")
+			}
+			if f.Percent < 0 || f.Percent > 100 {
+				l.report(p+".flag.percent", "must be between 0 and 100, got %d", f.Percent)
+			}
 		}
 	}
 	switch {
@@ -774,5 +787,24 @@ func (l *loader) notifiers(c *upfactory.Config) {
 		if n.Timeout <= 0 {
 			l.report(p+".timeout", "must be more than 0")
 		}
+	}
+}
+
+// flags checks where a service's flags live, which its flag steps need.
+func (l *loader) flags(p string, s *upfactory.Service) {
+	uses := false
+	if cs := s.Strategy.Canary; cs != nil {
+		for _, st := range cs.Steps {
+			uses = uses || st.Flag != nil
+		}
+	}
+	f := &s.Flags
+	switch {
+	case f.Type == "" && uses:
+		l.report(p+".flags", "required by the flag steps: {type: flagd-file, path: FILE} that flagd or an OpenFeature flagd provider reads")
+	case f.Type != "" && f.Type != "flagd-file":
+		l.report(p+".flags.type", "want flagd-file, got %q", f.Type)
+	case f.Type != "" && f.Path == "":
+		l.report(p+".flags.path", "required: the flagd flag-definition file upfactory writes")
 	}
 }

@@ -243,6 +243,8 @@ func describeStep(s upfactory.Step) string {
 		return "pause until resumed"
 	case s.Mirror != nil:
 		return fmt.Sprintf("mirror %s of requests for %s", s.Mirror.Sample, s.Mirror.Duration)
+	case s.Flag != nil:
+		return fmt.Sprintf("flag %s %d%%", s.Flag.Name, s.Flag.Percent)
 	}
 	return "?"
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,6 +34,8 @@ type Runtime struct {
 	Samples upfactory.SampleSource
 	// Prometheus runs the queries of prometheus checks; nil without one.
 	Prometheus *promsource.Source
+	// Flags keeps the feature flags of flag steps; nil without any.
+	Flags upfactory.FlagStore
 }
 
 // Options tune an Engine. Zero values take defaults.
@@ -93,6 +96,10 @@ type service struct {
 	// usageKeep, taken at usageAt and once per analysis interval since.
 	usage   []upfactory.InstanceUsage
 	usageAt time.Time
+	// flags are the percents last written to the flag store; flagErr the
+	// last failure to write them, logged once.
+	flags   map[string]int
+	flagErr string
 }
 
 // New returns an engine for runtimes. Call Open before anything else.
@@ -619,6 +626,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	if err := e.reconcileMirror(ctx, s, routable); err != nil {
 		return err
 	}
+	if err := e.reconcileFlags(ctx, s); err != nil {
+		return err
+	}
 	for _, in := range toStop {
 		e.stopAsync(s, in)
 	}
@@ -831,4 +841,26 @@ func newMeter(rt Runtime) *measure.Meter {
 		env.Usage = u
 	}
 	return measure.New(env)
+}
+
+// reconcileFlags writes the rollout's flag percents to the service's flag
+// store when they changed. A store that cannot be written is logged and
+// tried again at the next tick; a rollback's zeros are written at once,
+// with the rollback.
+func (e *Engine) reconcileFlags(ctx context.Context, s *service) error {
+	r := s.st.Rollout
+	if s.Flags == nil || r == nil || len(r.Flags) == 0 || maps.Equal(r.Flags, s.flags) {
+		return nil
+	}
+	if err := s.Flags.SetFlags(ctx, r.Flags); err != nil {
+		e.logger.Error("writing feature flags", "service", s.Service.Name, "err", err)
+		if err.Error() == s.flagErr {
+			return nil // logged already; tried again at every tick
+		}
+		s.flagErr = err.Error()
+		return e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "flags.write-failed", Service: s.Service.Name,
+			Subject: r.CanaryVersion, Reason: err.Error()})
+	}
+	s.flags, s.flagErr = maps.Clone(r.Flags), ""
+	return nil
 }

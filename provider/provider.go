@@ -56,11 +56,45 @@ type Router struct {
 	New func(ctx context.Context, svc *upfactory.Service, env RouterEnv) (r upfactory.Router, stop func(), err error)
 }
 
+// FlagStore is a flag store type.
+type FlagStore struct {
+	Type string
+	New  func(svc *upfactory.Service) (upfactory.FlagStore, error)
+}
+
 var (
-	mu      sync.RWMutex
-	targets = map[string]Target{}
-	routers = map[string]Router{}
+	mu         sync.RWMutex
+	targets    = map[string]Target{}
+	routers    = map[string]Router{}
+	flagStores = map[string]FlagStore{}
 )
+
+// RegisterFlagStore adds a flag store type, panicking like RegisterTarget.
+func RegisterFlagStore(f FlagStore) {
+	mu.Lock()
+	defer mu.Unlock()
+	if f.Type == "" || f.New == nil {
+		panic("provider: a flag store type needs a name and a constructor")
+	}
+	if _, dup := flagStores[f.Type]; dup {
+		panic("provider: flag store type " + f.Type + " registered twice")
+	}
+	flagStores[f.Type] = f
+}
+
+// NewFlagStore provisions svc's flag store; nil when it has none.
+func NewFlagStore(svc *upfactory.Service) (upfactory.FlagStore, error) {
+	if svc.Flags.Type == "" {
+		return nil, nil
+	}
+	mu.RLock()
+	f, ok := flagStores[svc.Flags.Type]
+	mu.RUnlock()
+	if !ok {
+		return nil, upfactory.Errorf(upfactory.EINVALID, "flags of %s: unknown flag store type %q: want %s", svc.Name, svc.Flags.Type, oneOf(keys(flagStores)))
+	}
+	return f.New(svc)
+}
 
 // RegisterTarget adds a target type. It panics on a duplicate or empty
 // type, as a programming error at init.

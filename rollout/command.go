@@ -117,6 +117,9 @@ func Apply(svc *upfactory.Service, st *upfactory.ServiceState, cmd Command, now 
 			return nil, notActive()
 		}
 		r.Phase, r.CanaryWeight = upfactory.PhaseAborted, 0
+		for name := range r.Flags {
+			r.Flags[name] = 0
+		}
 		r.FinishedAt = now
 		r.KeepCanaryUntil = now.Add(keepFor(svc))
 		r.Message = fmt.Sprintf("aborted by %s at %s: all traffic back on %s", cmd.Actor, step(), r.StableVersion)

@@ -214,6 +214,31 @@ var stepKinds = map[string]func(m *machine, s upfactory.Step) bool{
 	"mirror":   (*machine).mirror,
 	"approval": (*machine).approval,
 	"pause":    (*machine).pause,
+	"flag":     (*machine).flag,
+}
+
+// flag sets a feature flag's percent, unless a breaching check or a hold
+// blocks a rise, as for a weight.
+func (m *machine) flag(s upfactory.Step) bool {
+	r, f := m.r, s.Flag
+	from := r.Flags[f.Name]
+	if f.Percent > from {
+		if m.obs.Hold != "" {
+			r.Message = fmt.Sprintf("flag %s held at %d%%: %s", f.Name, from, m.obs.Hold)
+			return false
+		}
+		if i, blocked := firstBreaching(m.svc, r); blocked {
+			r.Message = fmt.Sprintf("flag %s to %d%% blocked: check %s is breaching: %s", f.Name, f.Percent, r.Checks[i].Rule, r.Checks[i].Reason)
+			return false
+		}
+	}
+	if r.Flags == nil {
+		r.Flags = map[string]int{}
+	}
+	r.Flags[f.Name] = f.Percent
+	r.Message = fmt.Sprintf("flag %s %d%% -> %d%%", f.Name, from, f.Percent)
+	m.log(upfactory.ActorSystem, "step.flag", r.CanaryVersion, r.Message, map[string]any{"flag": f.Name, "from": from, "to": f.Percent})
+	return true
 }
 
 // walk carries out the steps from the current one until one holds, or
@@ -399,6 +424,9 @@ func advance(r *upfactory.Rollout, now time.Time) {
 
 func fail(r *upfactory.Rollout, now time.Time, msg string) {
 	r.Phase, r.CanaryWeight, r.Message = upfactory.PhaseFailed, 0, msg
+	for name := range r.Flags {
+		r.Flags[name] = 0
+	}
 	r.FinishedAt, r.UpdatedAt = now, now
 }
 
@@ -411,6 +439,9 @@ func keepFor(svc *upfactory.Service) time.Duration {
 
 func rollBack(svc *upfactory.Service, r *upfactory.Rollout, now time.Time, msg string) {
 	r.Phase, r.CanaryWeight, r.Message = upfactory.PhaseRolledBack, 0, msg
+	for name := range r.Flags {
+		r.Flags[name] = 0 // every flag the rollout ramped goes off with it
+	}
 	r.FinishedAt, r.UpdatedAt = now, now
 	r.KeepCanaryUntil = now.Add(keepFor(svc))
 }

@@ -211,3 +211,26 @@ func TestAHoldStopsExpansionsNotRollbacks(t *testing.T) {
 		t.Fatalf("a failing check while held: phase %s, log %v", st.Rollout.Phase, log)
 	}
 }
+
+// Flag steps ramp a feature flag under the same checks as weights; a
+// rollback turns every flag the rollout ramped off at once.
+func TestFlagStepsRampAndARollbackTurnsThemOff(t *testing.T) {
+	svc := MustService(t)
+	flag := func(p int) upfactory.Step { return upfactory.Step{Flag: &upfactory.FlagStep{Name: "new-checkout", Percent: p}} }
+	svc.Strategy.Canary.Steps = []upfactory.Step{{Weight: ptr(100)}, flag(1), flag(10), {Pause: &upfactory.PauseStep{Duration: dur(time.Minute)}}, flag(50), flag(100)}
+	st := mustStart(t, svc)
+	var log []string
+	log = append(log, actions(rollout.Tick(svc, st, rollout.Observation{Now: t0.Add(time.Second), CanaryReady: true}))...)
+	if got := st.Rollout.Flags["new-checkout"]; got != 10 || st.Rollout.Phase != upfactory.PhaseProgressing {
+		t.Fatalf("before the pause: flag at %d%%, phase %s, log %v", got, st.Rollout.Phase, log)
+	}
+	if n := strings.Count(strings.Join(log, " "), "step.flag"); n != 2 {
+		t.Errorf("%d step.flag entries, want 2 (1%% and 10%%): %v", n, log)
+	}
+	// A check that fails rolls back: the flag goes to 0 with the traffic.
+	rollout.Tick(svc, st, rollout.Observation{Now: t0.Add(2 * time.Second), CanaryReady: true, Measurements: map[int]upfactory.Measurement{0: breach(t0.Add(2 * time.Second))}})
+	rollout.Tick(svc, st, rollout.Observation{Now: t0.Add(20 * time.Second), CanaryReady: true, Measurements: map[int]upfactory.Measurement{0: breach(t0.Add(20 * time.Second))}})
+	if st.Rollout.Phase != upfactory.PhaseRolledBack || st.Rollout.Flags["new-checkout"] != 0 {
+		t.Fatalf("after a failed check: phase %s, flag %d%%", st.Rollout.Phase, st.Rollout.Flags["new-checkout"])
+	}
+}

@@ -59,6 +59,25 @@ else
   echo "test.sh: Prometheus did not start: the tests that need it skip (Debian package prometheus)" >&2
 fi
 
+echo "== flagd's evaluator for the flag-file test"
+# @openfeature/flagd-core, the evaluator flagd and its providers use, reads
+# the flag files upfactory writes; installed once into a cache with npm.
+flagd_dir="${XDG_CACHE_HOME:-$HOME/.cache}/upfactory/flagd-core-4.0.1"
+if ! command -v npm >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm >/dev/null || true
+fi
+if [[ ! -d "$flagd_dir/node_modules/@openfeature/flagd-core" ]] && command -v npm >/dev/null; then
+  mkdir -p "$flagd_dir" && npm install --prefix "$flagd_dir" --no-audit --no-fund --silent @openfeature/flagd-core@4.0.1 >/dev/null 2>&1 || true
+fi
+if [[ -d "$flagd_dir/node_modules/@openfeature/flagd-core" ]] && command -v node >/dev/null; then
+  export UPFACTORY_FLAGD_CORE="$flagd_dir"
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "test.sh: flagd's evaluator (npm @openfeature/flagd-core, with node and npm from Debian) could not be installed; with CI=true nothing may skip" >&2
+  exit 1
+else
+  echo "test.sh: flagd's evaluator is not installed: the flag-file test skips (npm @openfeature/flagd-core; Debian packages nodejs, npm)" >&2
+fi
+
 echo "== go vet"
 go vet ./...
 

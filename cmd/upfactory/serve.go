@@ -226,7 +226,12 @@ func (s *Server) Open(ctx context.Context) error {
 			s.Close(ctx, true)
 			return err
 		}
-		rt := engine.Runtime{Service: svc, Target: target, Router: router, Prometheus: prom}
+		flags, err := provider.NewFlagStore(svc)
+		if err != nil {
+			s.Close(ctx, true)
+			return err
+		}
+		rt := engine.Runtime{Service: svc, Target: target, Router: router, Prometheus: prom, Flags: flags}
 		rt.Metrics, _ = router.(upfactory.MetricSource)
 		rt.Samples, _ = router.(upfactory.SampleSource)
 		runtimes = append(runtimes, rt)
