@@ -216,7 +216,9 @@ func TestAHoldStopsExpansionsNotRollbacks(t *testing.T) {
 // rollback turns every flag the rollout ramped off at once.
 func TestFlagStepsRampAndARollbackTurnsThemOff(t *testing.T) {
 	svc := MustService(t)
-	flag := func(p int) upfactory.Step { return upfactory.Step{Flag: &upfactory.FlagStep{Name: "new-checkout", Percent: p}} }
+	flag := func(p int) upfactory.Step {
+		return upfactory.Step{Flag: &upfactory.FlagStep{Name: "new-checkout", Percent: p}}
+	}
 	svc.Strategy.Canary.Steps = []upfactory.Step{{Weight: ptr(100)}, flag(1), flag(10), {Pause: &upfactory.PauseStep{Duration: dur(time.Minute)}}, flag(50), flag(100)}
 	st := mustStart(t, svc)
 	var log []string
