@@ -136,9 +136,87 @@ type RouterSpec struct {
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
 }
 
-// Strategy is how a new version replaces the stable one.
+// Strategy is how a new version replaces the stable one: exactly one of
+// its fields is set.
 type Strategy struct {
-	Canary *CanaryStrategy `yaml:"canary" json:"canary,omitempty"`
+	Canary    *CanaryStrategy    `yaml:"canary" json:"canary,omitempty"`
+	BlueGreen *BlueGreenStrategy `yaml:"blue_green" json:"blue_green,omitempty"`
+}
+
+// BlueGreenStrategy starts the new version (green) at full size beside
+// the stable one (blue), reachable with the X-Upfactory-Version header
+// only; runs the pre-promotion steps against it (mirrored traffic,
+// journeys, analysis, pauses); promotes it by one switch of all traffic,
+// once every green instance is ready — by itself with AutoPromotion, or
+// at an approval gate; runs the post-promotion steps at 100% while blue
+// stays warm, and backs out by one switch. Blue stays routable for the
+// rollback window, then stops.
+type BlueGreenStrategy struct {
+	AutoPromotion bool `yaml:"auto_promotion" json:"auto_promotion"`
+	// PromotionRole may promote when AutoPromotion is off. Default approver.
+	PromotionRole  string   `yaml:"promotion_role" json:"promotion_role,omitempty"`
+	PrePromotion   []Step   `yaml:"pre_promotion" json:"pre_promotion,omitempty"`
+	PostPromotion  []Step   `yaml:"post_promotion" json:"post_promotion,omitempty"`
+	RollbackWindow Duration `yaml:"rollback_window" json:"rollback_window"`
+	KeepFailedFor  Duration `yaml:"keep_failed_for" json:"keep_failed_for"`
+}
+
+// Kind names the strategy: canary or blue_green; "" when none is set.
+func (s Strategy) Kind() string {
+	switch {
+	case s.Canary != nil:
+		return "canary"
+	case s.BlueGreen != nil:
+		return "blue_green"
+	}
+	return ""
+}
+
+// Steps are the steps a rollout walks. A blue-green strategy's are its
+// pre-promotion steps at weight 0, the promotion (an approval unless it
+// promotes by itself, then weight 100: one switch) and its
+// post-promotion steps at 100%.
+func (s Strategy) Steps() []Step {
+	switch {
+	case s.Canary != nil:
+		return s.Canary.Steps
+	case s.BlueGreen != nil:
+		bg := s.BlueGreen
+		steps := append([]Step(nil), bg.PrePromotion...)
+		if !bg.AutoPromotion {
+			role := bg.PromotionRole
+			if role == "" {
+				role = "approver"
+			}
+			steps = append(steps, Step{Approval: &ApprovalStep{Role: role}})
+		}
+		all := 100
+		steps = append(steps, Step{Weight: &all})
+		return append(steps, bg.PostPromotion...)
+	}
+	return nil
+}
+
+// RollbackWindow is how long the previous version stays warm after 100%.
+func (s Strategy) RollbackWindow() Duration {
+	switch {
+	case s.Canary != nil:
+		return s.Canary.RollbackWindow
+	case s.BlueGreen != nil:
+		return s.BlueGreen.RollbackWindow
+	}
+	return 0
+}
+
+// KeepFailedFor is how long a rolled-back version's instances are kept.
+func (s Strategy) KeepFailedFor() Duration {
+	switch {
+	case s.Canary != nil:
+		return s.Canary.KeepFailedFor
+	case s.BlueGreen != nil:
+		return s.BlueGreen.KeepFailedFor
+	}
+	return 0
 }
 
 // CanaryStrategy walks Steps in order.

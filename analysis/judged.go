@@ -80,11 +80,9 @@ func Plan(svc *upfactory.Service, duration time.Duration) (planned int, alpha fl
 			judged++
 		}
 	}
-	if cs := svc.Strategy.Canary; cs != nil {
-		for _, st := range cs.Steps {
-			if st.Analysis != nil {
-				steps++
-			}
+	for _, st := range svc.Strategy.Steps() {
+		if st.Analysis != nil {
+			steps++
 		}
 	}
 	overall := svc.Analysis.Alpha

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/upfactory/upfactory/config"
@@ -114,6 +115,9 @@ func (a *App) Do(ctx context.Context, service string, cmd rollout.Command) (*eng
 func (a *App) mayApprove(ctx context.Context, eng *engine.Engine, service string, cmd rollout.Command) error {
 	st, err := eng.Status(ctx, service)
 	if err != nil {
+		return err
+	}
+	if err := greenReady(a.Config().Service(service), st); err != nil {
 		return err
 	}
 	id, hasID := IdentityFrom(ctx)
@@ -246,4 +250,27 @@ func snapshot(svc *upfactory.Service, version string, now time.Time) (upfactory.
 	}
 	sum := sha256.Sum256(b)
 	return upfactory.ConfigSnapshot{Service: svc.Name, Version: version, At: now, SHA256: hex.EncodeToString(sum[:]), Config: string(b)}, nil
+}
+
+// greenReady refuses a blue-green promotion while an instance of the new
+// version is not ready, naming them: promotion moves all traffic at once.
+func greenReady(svc *upfactory.Service, st *engine.Status) error {
+	if svc == nil || svc.Strategy.BlueGreen == nil || st.Gate == nil || st.Gate.Kind != "approval" {
+		return nil
+	}
+	var notReady []string
+	for _, v := range st.Versions {
+		if v.Version != st.CanaryVersion {
+			continue
+		}
+		for _, in := range v.Instances {
+			if in.State != upfactory.InstanceReady {
+				notReady = append(notReady, fmt.Sprintf("%s (%s)", in.ID, in.State))
+			}
+		}
+	}
+	if len(notReady) > 0 {
+		return upfactory.Errorf(upfactory.ECONFLICT, "promotion of %s refused: not every instance is ready, and all traffic moves at once: %s", st.CanaryVersion, strings.Join(notReady, ", "))
+	}
+	return nil
 }

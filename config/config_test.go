@@ -142,6 +142,19 @@ var badCases = []struct {
 		},
 	},
 	{
+		name: "blue-green with a weight step",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy:
+      blue_green:
+        pre_promotion: [{weight: 50}]
+`,
+		want: []string{`8:34 services[0].strategy.blue_green.pre_promotion[0].weight: a blue-green strategy takes no weight steps: promotion moves all traffic at once (use a canary strategy to shift it gradually)`},
+	},
+	{
 		name: "verification",
 		yaml: `services:
   - name: web
@@ -403,7 +416,7 @@ services:
 			`6:5 services[0].router.listen: required`,
 			`6:20 services[0].router.type: unknown router type "nginx": want builtin`,
 			`6:35 services[0].router.cookie: invalid cookie name "a b"`,
-			`7:5 services[0].strategy.canary: required: canary is the only strategy`,
+			`7:5 services[0].strategy.canary: required: a canary or blue_green strategy`,
 			`8:29 services[0].analysis.min_samples: must be at least 1, got -1`,
 		},
 	},

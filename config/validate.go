@@ -46,6 +46,10 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 			setDefault(&cs.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
 			setDefault(&cs.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
 		}
+		if bg := s.Strategy.BlueGreen; bg != nil {
+			setDefault(&bg.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
+			setDefault(&bg.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
+		}
 		setDefault(&s.Preflight.MaxAge, upfactory.Duration(upfactory.DefaultPreflightMaxAge))
 		for _, c := range []*upfactory.PreflightCommand{s.Preflight.Backups, s.Preflight.Tagged} {
 			if c != nil {
@@ -67,13 +71,11 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 		setDefault(&s.Analysis.Interval, upfactory.Duration(upfactory.DefaultInterval))
 		setDefault(&s.Analysis.MinSamples, upfactory.DefaultMinSamples)
 		analysisDefaults(&s.Analysis)
-		if cs := s.Strategy.Canary; cs != nil {
-			for _, st := range cs.Steps {
-				if m := st.Mirror; m != nil {
-					setDefault(&m.Sample, "100%")
-					setDefault(&m.MaxMismatch, "1%")
-					setDefault(&m.MinCompared, 20)
-				}
+		for _, st := range s.Strategy.Steps() { // the steps share their pointers with the strategy
+			if m := st.Mirror; m != nil {
+				setDefault(&m.Sample, "100%")
+				setDefault(&m.MaxMismatch, "1%")
+				setDefault(&m.MinCompared, 20)
 			}
 		}
 	}
@@ -225,7 +227,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 		l.report(p+".tier", "must be 0 or more, got %d", s.Tier)
 	}
 	l.line(p, s)
-	if !s.Delivered() && s.StableVersion == "" && s.Router.Listen == "" && s.Strategy.Canary == nil &&
+	if !s.Delivered() && s.StableVersion == "" && s.Router.Listen == "" && s.Strategy.Kind() == "" &&
 		!l.has(p+".target") && !l.has(p+".router") && !l.has(p+".strategy") && !l.has(p+".analysis") {
 		// Intake-only: upfactory reads its inventory but does not deliver it.
 		return
@@ -488,10 +490,17 @@ var stepKinds = []string{"weight", "analysis", "approval", "pause", "mirror", "f
 // strategy checks the canary steps and returns how many analysis steps
 // there are, which decides whether checks are required.
 func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
+	switch {
+	case s.Canary != nil && s.BlueGreen != nil:
+		l.report(p, "one strategy at a time: canary or blue_green, not both")
+		return 0
+	case s.BlueGreen != nil:
+		return l.blueGreen(p+".blue_green", s.BlueGreen)
+	}
 	cs := s.Canary
 	cp := p + ".canary"
 	if cs == nil {
-		l.report(cp, "required: canary is the only strategy")
+		l.report(cp, "required: a canary or blue_green strategy")
 		return 0
 	}
 	sp := cp + ".steps"
@@ -502,30 +511,7 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 	lastWeight, lastWeightPath, reached, weightsOK := -1, "", false, true
 	for i, st := range cs.Steps {
 		p := fmt.Sprintf("%s[%d]", sp, i)
-		given := []bool{
-			st.Weight != nil || l.has(p+".weight"),
-			st.Analysis != nil || l.has(p+".analysis"),
-			st.Approval != nil || l.has(p+".approval"),
-			st.Pause != nil || l.has(p+".pause"),
-			st.Mirror != nil || l.has(p+".mirror"),
-			st.Flag != nil || l.has(p+".flag"),
-		}
-		var kinds []string
-		for k, g := range given {
-			if g {
-				kinds = append(kinds, stepKinds[k])
-			}
-		}
-		switch len(kinds) {
-		case 1:
-		case 0:
-			if l.unknown[p] {
-				break // the misspelt kind is already reported
-			}
-			l.report(p, "a step needs one of weight, analysis, approval, pause, mirror or flag; got none")
-		default:
-			l.report(p, "a step has exactly one of weight, analysis, approval, pause, mirror or flag; got %s", andList(kinds))
-		}
+		given := l.step(p, st)
 		switch {
 		case st.Weight != nil:
 			w := *st.Weight
@@ -541,23 +527,6 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 		}
 		if st.Analysis != nil {
 			analysisSteps++
-			if st.Analysis.Duration <= 0 {
-				l.report(p+".analysis.duration", "must be more than 0: how long the canary is measured at this weight")
-			}
-		}
-		if st.Mirror != nil {
-			l.mirror(p+".mirror", st.Mirror)
-		}
-		if st.Approval != nil && st.Approval.Role == "" {
-			l.report(p+".approval.role", "required: who may approve")
-		}
-		if f := st.Flag; f != nil {
-			if f.Name == "" {
-				l.report(p+".flag.name", "required: the flag's key in the flag file")
-			}
-			if f.Percent < 0 || f.Percent > 100 {
-				l.report(p+".flag.percent", "must be between 0 and 100, got %d", f.Percent)
-			}
 		}
 	}
 	switch {
@@ -569,6 +538,76 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 		l.report(lastWeightPath, "the last weight step is %d, but a rollout ends at its last weight, so it must be 100", lastWeight)
 	}
 	return analysisSteps
+}
+
+// blueGreen checks a blue-green strategy: its pre- and post-promotion
+// steps take no weight, since promotion moves all traffic at once.
+func (l *loader) blueGreen(p string, bg *upfactory.BlueGreenStrategy) (analysisSteps int) {
+	for _, part := range []struct {
+		key   string
+		steps []upfactory.Step
+	}{{"pre_promotion", bg.PrePromotion}, {"post_promotion", bg.PostPromotion}} {
+		for i, st := range part.steps {
+			sp := fmt.Sprintf("%s.%s[%d]", p, part.key, i)
+			given := l.step(sp, st)
+			if given[0] {
+				l.report(sp+".weight", "a blue-green strategy takes no weight steps: promotion moves all traffic at once (use a canary strategy to shift it gradually)")
+			}
+			if st.Analysis != nil {
+				analysisSteps++
+			}
+		}
+	}
+	if !bg.AutoPromotion && bg.PromotionRole == "" {
+		bg.PromotionRole = "approver"
+	}
+	return analysisSteps
+}
+
+// step checks what one step of any strategy says, and reports which
+// kinds it was given (in stepKinds order).
+func (l *loader) step(p string, st upfactory.Step) []bool {
+	given := []bool{
+		st.Weight != nil || l.has(p+".weight"),
+		st.Analysis != nil || l.has(p+".analysis"),
+		st.Approval != nil || l.has(p+".approval"),
+		st.Pause != nil || l.has(p+".pause"),
+		st.Mirror != nil || l.has(p+".mirror"),
+		st.Flag != nil || l.has(p+".flag"),
+	}
+	var kinds []string
+	for k, g := range given {
+		if g {
+			kinds = append(kinds, stepKinds[k])
+		}
+	}
+	switch len(kinds) {
+	case 1:
+	case 0:
+		if !l.unknown[p] { // a misspelt kind is already reported
+			l.report(p, "a step needs one of weight, analysis, approval, pause, mirror or flag; got none")
+		}
+	default:
+		l.report(p, "a step has exactly one of weight, analysis, approval, pause, mirror or flag; got %s", andList(kinds))
+	}
+	if st.Analysis != nil && st.Analysis.Duration <= 0 {
+		l.report(p+".analysis.duration", "must be more than 0: how long the canary is measured at this weight")
+	}
+	if st.Mirror != nil {
+		l.mirror(p+".mirror", st.Mirror)
+	}
+	if st.Approval != nil && st.Approval.Role == "" {
+		l.report(p+".approval.role", "required: who may approve")
+	}
+	if f := st.Flag; f != nil {
+		if f.Name == "" {
+			l.report(p+".flag.name", "required: the flag's key in the flag file")
+		}
+		if f.Percent < 0 || f.Percent > 100 {
+			l.report(p+".flag.percent", "must be between 0 and 100, got %d", f.Percent)
+		}
+	}
+	return given
 }
 
 // hostPort checks a listen or dial address. Dial addresses (needHost) need
@@ -793,10 +832,8 @@ func (l *loader) notifiers(c *upfactory.Config) {
 // flags checks where a service's flags live, which its flag steps need.
 func (l *loader) flags(p string, s *upfactory.Service) {
 	uses := false
-	if cs := s.Strategy.Canary; cs != nil {
-		for _, st := range cs.Steps {
-			uses = uses || st.Flag != nil
-		}
+	for _, st := range s.Strategy.Steps() {
+		uses = uses || st.Flag != nil
 	}
 	f := &s.Flags
 	switch {

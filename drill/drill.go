@@ -58,7 +58,7 @@ func Check(svc *upfactory.Service) error {
 		return upfactory.Errorf(upfactory.EINVALID, "a drill starts a copy of %s with its target, and %s.target is not set", svc.Name, key)
 	case svc.Compat.Load == nil || svc.Compat.Load.Rate <= 0:
 		return upfactory.Errorf(upfactory.EINVALID, "a drill drives the copy at the compat load rate: set %s.compat.load.rate", key)
-	case svc.Strategy.Canary == nil || len(svc.Strategy.Canary.Steps) == 0:
+	case len(svc.Strategy.Steps()) == 0:
 		return upfactory.Errorf(upfactory.EINVALID, "a drill rolls out with the service's strategy: set %s.strategy.canary.steps", key)
 	}
 	return nil
@@ -84,6 +84,9 @@ func rehearsal(svc *upfactory.Service) (*upfactory.Service, error) {
 			*d = max(upfactory.Duration(float64(*d)/speed), upfactory.Duration(time.Millisecond))
 		}
 	}
+	// The copy (a deep copy, through JSON) walks the same steps as a
+	// canary, whatever the strategy, shortened by the drill's speed.
+	c.Strategy = upfactory.Strategy{Canary: &upfactory.CanaryStrategy{Steps: c.Strategy.Steps(), RollbackWindow: c.Strategy.RollbackWindow(), KeepFailedFor: c.Strategy.KeepFailedFor()}}
 	for i := range c.Strategy.Canary.Steps {
 		st := &c.Strategy.Canary.Steps[i]
 		switch {
@@ -303,7 +306,7 @@ func Run(ctx context.Context, o Options) (*upfactory.DrillResult, error) {
 // readiness timeout, with room to spare.
 func rolloutLimit(svc *upfactory.Service) time.Duration {
 	d := svc.Target.Readiness.Timeout.D() + time.Minute
-	for _, st := range svc.Strategy.Canary.Steps {
+	for _, st := range svc.Strategy.Steps() {
 		switch {
 		case st.Pause != nil:
 			d += st.Pause.Duration.D()

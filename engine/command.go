@@ -157,7 +157,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 	st, now := s.st, e.opts.Now()
 	out := &Status{Service: s.Service.Name, StableVersion: st.StableVersion, Phase: upfactory.PhaseCompleted,
 		Message: "no rollout yet: " + st.StableVersion + " takes all traffic"}
-	for _, step := range s.Service.Strategy.Canary.Steps {
+	for _, step := range s.Service.Strategy.Steps() {
 		out.Steps = append(out.Steps, describeStep(step))
 	}
 	if st.PreviousVersion != "" {
@@ -173,7 +173,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 		if rollout.Verifying(st) {
 			out.Message += fmt.Sprintf("; post-release verification against the baseline until %s", r.Verification.Until.Format(time.TimeOnly))
 		}
-		steps := s.Service.Strategy.Canary.Steps
+		steps := s.Service.Strategy.Steps()
 		if r.StepIndex < len(steps) {
 			switch step := steps[r.StepIndex]; {
 			case r.Phase == upfactory.PhaseAwaitingApproval && step.Approval != nil:

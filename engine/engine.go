@@ -444,8 +444,8 @@ func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*loo
 // atAnalysis reports whether r is at an analysis step, where judged checks
 // look even at weight 0 (a canary only probes reach).
 func atAnalysis(svc *upfactory.Service, r *upfactory.Rollout) bool {
-	cs := svc.Strategy.Canary
-	return cs != nil && r.StepIndex < len(cs.Steps) && cs.Steps[r.StepIndex].Analysis != nil
+	steps := svc.Strategy.Steps()
+	return r.StepIndex < len(steps) && steps[r.StepIndex].Analysis != nil
 }
 
 // measure takes the planned measurements, every check at once, within the

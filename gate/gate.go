@@ -312,10 +312,10 @@ func DrillGate(svc *upfactory.Service, version string, drills []*upfactory.Drill
 // They are enforced by the rollout itself; here they are described for the
 // board. None when r is nil or done.
 func ProgressiveGates(svc *upfactory.Service, r *upfactory.Rollout) []Result {
-	if r == nil || r.Phase.Done() || svc.Strategy.Canary == nil || r.StepIndex >= len(svc.Strategy.Canary.Steps) {
+	if r == nil || r.Phase.Done() || r.StepIndex >= len(svc.Strategy.Steps()) {
 		return nil
 	}
-	step := svc.Strategy.Canary.Steps[r.StepIndex]
+	step := svc.Strategy.Steps()[r.StepIndex]
 	res := Result{Stage: upfactory.StageProgressive}
 	switch {
 	case step.Approval != nil:

@@ -161,10 +161,10 @@ func Entry(u *upfactory.Upgrade, from upfactory.Stage, outcome string, sourceSeq
 
 // firstWeight is the weight of the first weight step of svc: the canary's.
 func firstWeight(svc *upfactory.Service) int {
-	if svc == nil || svc.Strategy.Canary == nil {
+	if svc == nil {
 		return 0
 	}
-	for _, s := range svc.Strategy.Canary.Steps {
+	for _, s := range svc.Strategy.Steps() {
 		if s.Weight != nil {
 			return *s.Weight
 		}

@@ -127,8 +127,8 @@ func Evaluate(in Inputs) upfactory.PreflightResult {
 	} else {
 		add("comms", upfactory.ItemFail, "no comms channel: set "+key("comms"))
 	}
-	if cs := svc.Strategy.Canary; cs != nil && cs.RollbackWindow > 0 {
-		add("rollback_plan", upfactory.ItemPass, fmt.Sprintf("the previous version stays warm for %s after 100%%; rollback is one command: upfactory rollout rollback %s", cs.RollbackWindow, svc.Name))
+	if w := svc.Strategy.RollbackWindow(); w > 0 {
+		add("rollback_plan", upfactory.ItemPass, fmt.Sprintf("the previous version stays warm for %s after 100%%; rollback is one command: upfactory rollout rollback %s", w, svc.Name))
 	} else {
 		add("rollback_plan", upfactory.ItemFail, "the previous version is not kept warm: set "+key("strategy.canary.rollback_window"))
 	}

@@ -36,7 +36,7 @@ func Apply(svc *upfactory.Service, st *upfactory.ServiceState, cmd Command, now 
 		r.UpdatedAt = now
 		return []upfactory.LogEntry{entry(now, cmd.Actor, action, r, r.CanaryVersion, reason, values)}
 	}
-	steps := svc.Strategy.Canary.Steps
+	steps := svc.Strategy.Steps()
 	step := func() string {
 		if r.StepIndex < len(steps) {
 			return fmt.Sprintf("step %d (%s)", r.StepIndex, steps[r.StepIndex].Kind())

@@ -66,7 +66,7 @@ func Start(svc *upfactory.Service, st *upfactory.ServiceState, version, actor st
 			svc.Name, st.Rollout.CanaryVersion, st.Rollout.Phase, st.Rollout.StepIndex)
 	case version == st.StableVersion:
 		return nil, upfactory.Errorf(upfactory.ECONFLICT, "version %s is already the stable version of %s", version, svc.Name)
-	case svc.Strategy.Canary == nil || len(svc.Strategy.Canary.Steps) == 0:
+	case len(svc.Strategy.Steps()) == 0:
 		return nil, upfactory.Errorf(upfactory.EINVALID, "service %s has no canary steps", svc.Name)
 	}
 	if actor == "" {
@@ -245,7 +245,7 @@ func (m *machine) flag(s upfactory.Step) bool {
 // completes the rollout after the last.
 func (m *machine) walk() {
 	r := m.r
-	steps := m.svc.Strategy.Canary.Steps
+	steps := m.svc.Strategy.Steps()
 	for guard := 0; guard <= len(steps); guard++ {
 		if r.StepIndex >= len(steps) {
 			m.complete()
@@ -281,6 +281,10 @@ func (m *machine) weight(s upfactory.Step) bool {
 			r.HeldBy = m.obs.Hold
 			m.log(upfactory.ActorSystem, "rollout.held", r.CanaryVersion, r.Message, map[string]any{"next_weight": *s.Weight})
 		}
+		return false
+	}
+	if *s.Weight == 100 && r.CanaryWeight < 100 && m.svc.Strategy.BlueGreen != nil && !m.obs.CanaryReady {
+		r.Message = "promotion waits: not every instance of " + r.CanaryVersion + " is ready; all traffic moves at once, so all of them must be"
 		return false
 	}
 	if r.HeldBy != "" {
@@ -431,7 +435,7 @@ func fail(r *upfactory.Rollout, now time.Time, msg string) {
 }
 
 func keepFor(svc *upfactory.Service) time.Duration {
-	if d := svc.Strategy.Canary.KeepFailedFor.D(); d > 0 {
+	if d := svc.Strategy.KeepFailedFor().D(); d > 0 {
 		return d
 	}
 	return upfactory.DefaultKeepFailedFor
@@ -448,7 +452,7 @@ func rollBack(svc *upfactory.Service, r *upfactory.Rollout, now time.Time, msg s
 
 func complete(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time) {
 	r := st.Rollout
-	window := svc.Strategy.Canary.RollbackWindow.D()
+	window := svc.Strategy.RollbackWindow().D()
 	if window <= 0 {
 		window = upfactory.DefaultRollbackWindow
 	}
@@ -462,8 +466,8 @@ func complete(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time)
 
 // currentStep is the step the rollout is at, or nil past the last.
 func currentStep(svc *upfactory.Service, r *upfactory.Rollout) *upfactory.Step {
-	if cs := svc.Strategy.Canary; cs != nil && r.StepIndex < len(cs.Steps) {
-		return &cs.Steps[r.StepIndex]
+	if steps := svc.Strategy.Steps(); r.StepIndex < len(steps) {
+		return &steps[r.StepIndex]
 	}
 	return nil
 }

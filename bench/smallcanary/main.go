@@ -171,7 +171,7 @@ func serviceOf(yaml string) (*upfactory.Service, error) {
 
 func stepNames(svc *upfactory.Service) []string {
 	var out []string
-	for _, s := range svc.Strategy.Canary.Steps {
+	for _, s := range svc.Strategy.Steps() {
 		switch {
 		case s.Weight != nil:
 			out = append(out, fmt.Sprintf("%d%%", *s.Weight))
