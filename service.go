@@ -141,6 +141,26 @@ type RouterSpec struct {
 type Strategy struct {
 	Canary    *CanaryStrategy    `yaml:"canary" json:"canary,omitempty"`
 	BlueGreen *BlueGreenStrategy `yaml:"blue_green" json:"blue_green,omitempty"`
+	Rolling   *RollingStrategy   `yaml:"rolling" json:"rolling,omitempty"`
+}
+
+// RollingStrategy replaces the instances of the stable version a batch
+// (MaxSurge instances) at a time: each new instance is ready before an
+// old one is drained and stopped, traffic follows the instances, and the
+// analysis, when set, runs between batches. A failure reverses the
+// batches done: the old version's instances come back and the new ones
+// stop. No old instance stays warm after the last batch.
+type RollingStrategy struct {
+	// MaxSurge is how many new instances start at once. Default 1.
+	MaxSurge int `yaml:"max_surge" json:"max_surge"`
+	// MaxUnavailable is how many instances may be missing during the
+	// update; only 0 is supported: an old instance stops only once its
+	// replacement is ready.
+	MaxUnavailable int           `yaml:"max_unavailable" json:"max_unavailable"`
+	Analysis       *AnalysisStep `yaml:"analysis" json:"analysis,omitempty"`
+	KeepFailedFor  Duration      `yaml:"keep_failed_for" json:"keep_failed_for"`
+	// Replicas is the service's instance count, set by config loading.
+	Replicas int `yaml:"-" json:"-"`
 }
 
 // BlueGreenStrategy starts the new version (green) at full size beside
@@ -168,6 +188,8 @@ func (s Strategy) Kind() string {
 		return "canary"
 	case s.BlueGreen != nil:
 		return "blue_green"
+	case s.Rolling != nil:
+		return "rolling"
 	}
 	return ""
 }
@@ -193,8 +215,33 @@ func (s Strategy) Steps() []Step {
 		all := 100
 		steps = append(steps, Step{Weight: &all})
 		return append(steps, bg.PostPromotion...)
+	case s.Rolling != nil:
+		// One weight step per batch, the share of instances replaced.
+		n, b := max(s.Rolling.Replicas, 1), max(s.Rolling.MaxSurge, 1)
+		var steps []Step
+		for done := b; ; done += b {
+			w := 100 * min(done, n) / n
+			steps = append(steps, Step{Weight: &w})
+			if done >= n {
+				return steps
+			}
+			if a := s.Rolling.Analysis; a != nil {
+				steps = append(steps, Step{Analysis: a})
+			}
+		}
 	}
 	return nil
+}
+
+// Instances is how many instances of the new version a rolling update at
+// weight runs (the rest are the stable version's), and whether the
+// strategy counts instances at all.
+func (s Strategy) Instances(weight int) (int, bool) {
+	if s.Rolling == nil {
+		return 0, false
+	}
+	n := max(s.Rolling.Replicas, 1)
+	return (weight*n + 99) / 100, true
 }
 
 // RollbackWindow is how long the previous version stays warm after 100%.
@@ -215,6 +262,8 @@ func (s Strategy) KeepFailedFor() Duration {
 		return s.Canary.KeepFailedFor
 	case s.BlueGreen != nil:
 		return s.BlueGreen.KeepFailedFor
+	case s.Rolling != nil:
+		return s.Rolling.KeepFailedFor
 	}
 	return 0
 }

@@ -416,7 +416,7 @@ services:
 			`6:5 services[0].router.listen: required`,
 			`6:20 services[0].router.type: unknown router type "nginx": want builtin`,
 			`6:35 services[0].router.cookie: invalid cookie name "a b"`,
-			`7:5 services[0].strategy.canary: required: a canary or blue_green strategy`,
+			`7:5 services[0].strategy.canary: required: a canary, blue_green or rolling strategy`,
 			`8:29 services[0].analysis.min_samples: must be at least 1, got -1`,
 		},
 	},

@@ -46,6 +46,11 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 			setDefault(&cs.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
 			setDefault(&cs.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
 		}
+		if rs := s.Strategy.Rolling; rs != nil {
+			setDefault(&rs.MaxSurge, 1)
+			setDefault(&rs.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
+			rs.Replicas = max(t.Replicas, 1)
+		}
 		if bg := s.Strategy.BlueGreen; bg != nil {
 			setDefault(&bg.RollbackWindow, upfactory.Duration(upfactory.DefaultRollbackWindow))
 			setDefault(&bg.KeepFailedFor, upfactory.Duration(upfactory.DefaultKeepFailedFor))
@@ -241,6 +246,9 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	l.router(p+".router", &s.Router)
 	steps := l.strategy(p+".strategy", &s.Strategy)
 	l.flags(p, s)
+	if s.Strategy.Rolling != nil && s.Target.Type != "" && !provider.Owns(s.Target.Type) {
+		l.report(p+".strategy.rolling", "a rolling update replaces instances upfactory starts: it needs a target that starts them (exec), not %s", s.Target.Type)
+	}
 	l.analysis(p+".analysis", s, steps)
 }
 
@@ -491,16 +499,31 @@ var stepKinds = []string{"weight", "analysis", "approval", "pause", "mirror", "f
 // there are, which decides whether checks are required.
 func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 	switch {
-	case s.Canary != nil && s.BlueGreen != nil:
-		l.report(p, "one strategy at a time: canary or blue_green, not both")
+	case boolCount(s.Canary != nil, s.BlueGreen != nil, s.Rolling != nil) > 1:
+		l.report(p, "one strategy at a time: canary, blue_green or rolling")
 		return 0
 	case s.BlueGreen != nil:
 		return l.blueGreen(p+".blue_green", s.BlueGreen)
+	case s.Rolling != nil:
+		rs, rp := s.Rolling, p+".rolling"
+		if rs.MaxSurge < 1 {
+			l.report(rp+".max_surge", "must be 1 or more, got %d", rs.MaxSurge)
+		}
+		if rs.MaxUnavailable != 0 {
+			l.report(rp+".max_unavailable", "only 0 is supported: an old instance stops once its replacement is ready")
+		}
+		if a := rs.Analysis; a != nil {
+			if a.Duration <= 0 {
+				l.report(rp+".analysis.duration", "must be more than 0: how long each batch is measured")
+			}
+			return 1
+		}
+		return 0
 	}
 	cs := s.Canary
 	cp := p + ".canary"
 	if cs == nil {
-		l.report(cp, "required: a canary or blue_green strategy")
+		l.report(cp, "required: a canary, blue_green or rolling strategy")
 		return 0
 	}
 	sp := cp + ".steps"
@@ -844,4 +867,14 @@ func (l *loader) flags(p string, s *upfactory.Service) {
 	case f.Type != "" && f.Path == "":
 		l.report(p+".flags.path", "required: the flagd flag-definition file upfactory writes")
 	}
+}
+
+func boolCount(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

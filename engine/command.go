@@ -187,7 +187,7 @@ func (e *Engine) status(ctx context.Context, s *service) *Status {
 	if err != nil {
 		e.logger.Warn("listing instances for status", "service", s.Service.Name, "err", err)
 	}
-	d := rollout.DesiredState(st, now)
+	d := rollout.DesiredFor(s.Service, st, now)
 	out.Health = e.health(s, d, insts)
 	if out.Health.State == upfactory.HealthDegraded && (st.Rollout == nil || st.Rollout.Phase.Done()) {
 		out.Message = "degraded: " + out.Health.Reason

@@ -371,6 +371,15 @@ func (e *Engine) want(s *service, version string) int {
 	return provider.Want(s.Service, s.Target, version)
 }
 
+// count is how many instances of version d asks for: its count during a
+// rolling update, else its full set.
+func (e *Engine) count(s *service, d rollout.Desired, version string) int {
+	if n, ok := d.Count[version]; ok {
+		return n
+	}
+	return e.want(s, version)
+}
+
 // lookPlan is what one tick measures.
 type lookPlan struct {
 	rollout     string
@@ -510,7 +519,7 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 	if msg := s.startErr[r.CanaryVersion]; msg != "" {
 		obs.CanaryFailed = msg
 	}
-	obs.CanaryReady = ready >= e.want(s, r.CanaryVersion)
+	obs.CanaryReady = ready >= e.count(s, rollout.DesiredFor(s.Service, st, now), r.CanaryVersion)
 	if _, ok := rollout.MirrorStep(s.Service, st); ok {
 		if m, ok := s.Router.(upfactory.Mirrorer); ok {
 			rep := m.MirrorReport(r.CanaryVersion)
@@ -579,7 +588,7 @@ const startRetry = 30 * time.Second
 // reconcile makes instances and router pools match the saved state.
 func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	st, now := s.st, e.opts.Now()
-	d := rollout.DesiredState(st, now)
+	d := rollout.DesiredFor(s.Service, st, now)
 	insts, err := s.Target.Instances(ctx)
 	if err != nil {
 		return fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
@@ -610,6 +619,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 		}
 		routable = append(routable, in)
 	}
+	if len(d.Count) > 0 {
+		routable, toStop = surplus(d, routable, toStop)
+	}
 	for _, in := range toStop {
 		s.stopping[in.ID] = true
 	}
@@ -634,7 +646,7 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	}
 
 	for _, v := range d.Run {
-		need := e.want(s, v) - live[v]
+		need := e.count(s, d, v) - live[v]
 		if need <= 0 {
 			continue
 		}
@@ -698,7 +710,7 @@ func (e *Engine) health(s *service, d rollout.Desired, insts []upfactory.Instanc
 	for v, r := range s.startErr {
 		why[v] = r
 	}
-	return rollout.Health(s.st, d, insts, func(v string) int { return e.want(s, v) }, why)
+	return rollout.Health(s.st, d, insts, func(v string) int { return e.count(s, d, v) }, why)
 }
 
 // watchHealth says so, in serve's output and the operation log, when a
@@ -863,4 +875,48 @@ func (e *Engine) reconcileFlags(ctx context.Context, s *service) error {
 	}
 	s.flags, s.flagErr = maps.Clone(r.Flags), ""
 	return nil
+}
+
+// surplus takes out of routable, to be drained and stopped, the instances
+// a rolling update no longer needs: those of a version above its count,
+// once every version has its count of ready instances — so an old
+// instance stops only when its replacement serves (max_unavailable 0).
+// Instances not ready go first.
+func surplus(d rollout.Desired, routable, toStop []upfactory.Instance) ([]upfactory.Instance, []upfactory.Instance) {
+	ready := map[string]int{}
+	for _, in := range routable {
+		if in.State == upfactory.InstanceReady {
+			ready[in.Version]++
+		}
+	}
+	for v, n := range d.Count {
+		if ready[v] < n {
+			return routable, toStop // a batch is still starting: nothing stops
+		}
+	}
+	kept := make([]upfactory.Instance, 0, len(routable))
+	have := map[string]int{}
+	// Ready instances are counted first, so the not-ready ones are the
+	// ones over the count.
+	ordered := slices.Clone(routable)
+	slices.SortStableFunc(ordered, func(a, b upfactory.Instance) int {
+		return boolRank(b.State == upfactory.InstanceReady) - boolRank(a.State == upfactory.InstanceReady)
+	})
+	for _, in := range ordered {
+		n, counted := d.Count[in.Version]
+		if counted && have[in.Version] >= n {
+			toStop = append(toStop, in)
+			continue
+		}
+		have[in.Version]++
+		kept = append(kept, in)
+	}
+	return kept, toStop
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

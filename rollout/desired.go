@@ -17,6 +17,9 @@ type Desired struct {
 	// Weights gives each routable version its share; versions in Run or
 	// Keep without weight are routable by header only.
 	Weights map[string]int
+	// Count, when set for a version in Run, is how many instances it runs
+	// instead of its full set: a rolling update's two versions.
+	Count map[string]int
 }
 
 // Wants reports whether version's instances should stay up.
@@ -53,6 +56,19 @@ func DesiredState(st *upfactory.ServiceState, now time.Time) Desired {
 	case now.Before(r.KeepCanaryUntil):
 		d.Keep = append(d.Keep, r.CanaryVersion)
 		d.Weights[r.CanaryVersion] = 0
+	}
+	return d
+}
+
+// DesiredFor is DesiredState with the instance counts of svc's strategy:
+// during a rolling update, the new version runs the instances of the
+// batches done, and the stable version the rest.
+func DesiredFor(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time) Desired {
+	d := DesiredState(st, now)
+	if r := st.Rollout; Active(st) && r.CanaryVersion != st.StableVersion {
+		if n, ok := svc.Strategy.Instances(r.CanaryWeight); ok {
+			d.Count = map[string]int{r.CanaryVersion: n, st.StableVersion: max(svc.Strategy.Rolling.Replicas, 1) - n}
+		}
 	}
 	return d
 }

@@ -283,6 +283,10 @@ func (m *machine) weight(s upfactory.Step) bool {
 		}
 		return false
 	}
+	if m.svc.Strategy.Rolling != nil && r.CanaryWeight > 0 && !m.obs.CanaryReady {
+		r.Message = fmt.Sprintf("batch at %d%%: waiting for the new instances to be ready before the next", r.CanaryWeight)
+		return false
+	}
 	if *s.Weight == 100 && r.CanaryWeight < 100 && m.svc.Strategy.BlueGreen != nil && !m.obs.CanaryReady {
 		r.Message = "promotion waits: not every instance of " + r.CanaryVersion + " is ready; all traffic moves at once, so all of them must be"
 		return false
@@ -462,6 +466,11 @@ func complete(svc *upfactory.Service, st *upfactory.ServiceState, now time.Time)
 	st.StableVersion = r.CanaryVersion
 	beginVerification(svc, r, now)
 	r.Message = fmt.Sprintf("%s is stable; %s stays warm for rollback until %s", r.CanaryVersion, r.StableVersion, st.PreviousUntil.Format(time.TimeOnly))
+	if svc.Strategy.Rolling != nil {
+		// A rolling update replaced the old instances: none stays warm.
+		st.PreviousVersion, st.PreviousUntil = "", time.Time{}
+		r.Message = fmt.Sprintf("%s is stable: every instance of %s was replaced", r.CanaryVersion, r.StableVersion)
+	}
 }
 
 // currentStep is the step the rollout is at, or nil past the last.
