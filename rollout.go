@@ -87,11 +87,23 @@ type Rollout struct {
 	Baseline *Figures `json:"baseline,omitempty"`
 	// Verification is post-release verification, once at 100%.
 	Verification *Verification `json:"verification,omitempty"`
+	// Samples are the judged checks' samples of the current analysis step
+	// that no provider keeps (probe, exec, CPU and memory), by check
+	// index, so that a restarted server judges the step on all of them.
+	Samples map[int]JudgedSamples `json:"samples,omitempty"`
 	// Flags are the percents the rollout's flag steps set, by flag name.
 	Flags map[string]int `json:"flags,omitempty"`
 	// HeldBy is why the rollout waits before its next expansion (a
 	// freeze that began while it ran); empty when nothing holds it.
 	HeldBy string `json:"held_by,omitempty"`
+}
+
+// JudgedSamples are one judged check's per-interval samples of both
+// versions since Since, the start of its analysis step.
+type JudgedSamples struct {
+	Since    time.Time `json:"since"`
+	Canary   []float64 `json:"canary"`
+	Baseline []float64 `json:"baseline"`
 }
 
 // Approval is a named person's go-ahead at an approval gate.

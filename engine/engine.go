@@ -157,6 +157,7 @@ func (e *Engine) Open(ctx context.Context) error {
 				}
 			}
 			if st.Rollout != nil && !st.Rollout.Phase.Done() {
+				s.meter.Restore(st.Rollout.Samples) // the step's judged samples so far
 				err := e.record(upfactory.LogEntry{Actor: upfactory.ActorSystem, Action: "rollout.resume-after-restart", Service: name,
 					Subject: st.Rollout.CanaryVersion, Reason: fmt.Sprintf("server restarted: resuming at step %d, canary weight %d%%", st.Rollout.StepIndex, st.Rollout.CanaryWeight),
 					Values: map[string]any{"rollout": st.Rollout.ID, "step_index": st.Rollout.StepIndex, "canary_weight": st.Rollout.CanaryWeight}})
@@ -358,6 +359,7 @@ func (e *Engine) tick(ctx context.Context, s *service) error {
 	}
 	if r := next.Rollout; plan != nil && r != nil && r.ID == plan.rollout && r.StepStartedAt.Equal(plan.stepStarted) {
 		obs.Measurements = measured
+		r.Samples = s.meter.Samples(r.StepStartedAt) // saved with the state: a restart keeps them
 	}
 	entries := rollout.Tick(s.Service, next, obs)
 	entries = append(entries, rollout.Expire(next, now)...)

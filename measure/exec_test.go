@@ -124,3 +124,31 @@ func TestExecJudged(t *testing.T) {
 			got.Verdict, got.Reason, got.Canary, got.Baseline, got.CanaryCount)
 	}
 }
+
+// The samples a judged check accumulates survive a restart: a new meter
+// given the saved ones judges the step on them and on its own.
+func TestJudgedSamplesSurviveARestart(t *testing.T) {
+	c := execCheck(`echo 5`)
+	c.Judge = &upfactory.JudgeSpec{Tolerance: "10%"}
+	svc := newService(c)
+	m := measure.New(measure.Env{Service: svc})
+	since := time.Now().Add(-time.Minute)
+	look := &measure.Look{Since: since, Index: 1, Planned: 4, Alpha: 0.05}
+	p := measure.Pools{Canary: "2.0.0", Stable: "1.0.0", CanaryAddrs: []string{"127.0.0.1:1"}, StableAddrs: []string{"127.0.0.1:2"}}
+	for range 2 {
+		m.Measure(t.Context(), 0, p, look, time.Now())
+	}
+	saved := m.Samples(since)
+	if js := saved[0]; len(js.Canary) != 2 || len(js.Baseline) != 2 || !js.Since.Equal(since) {
+		t.Fatalf("saved %+v: want two looks of both versions", saved)
+	}
+	if other := m.Samples(since.Add(time.Second)); len(other) != 0 {
+		t.Errorf("samples of another step: %+v", other)
+	}
+	restarted := measure.New(measure.Env{Service: svc})
+	restarted.Restore(saved)
+	restarted.Measure(t.Context(), 0, p, look, time.Now())
+	if js := restarted.Samples(since)[0]; len(js.Canary) != 3 {
+		t.Errorf("after a restart and one more look: %d samples, want 3", len(js.Canary))
+	}
+}

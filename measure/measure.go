@@ -285,6 +285,35 @@ func (m *Meter) accumulate(i int, since time.Time, canary, baseline []float64) (
 	return slices.Clone(h.canary), slices.Clone(h.baseline), nil
 }
 
+// Samples returns the per-interval samples the meter accumulated for the
+// analysis step that began at since, by check index: what no provider
+// keeps, to be saved with the rollout.
+func (m *Meter) Samples(since time.Time) map[int]upfactory.JudgedSamples {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out map[int]upfactory.JudgedSamples
+	for i, h := range m.history {
+		if !h.since.Equal(since) {
+			continue
+		}
+		if out == nil {
+			out = map[int]upfactory.JudgedSamples{}
+		}
+		out[i] = upfactory.JudgedSamples{Since: h.since, Canary: slices.Clone(h.canary), Baseline: slices.Clone(h.baseline)}
+	}
+	return out
+}
+
+// Restore gives the meter the samples a rollout saved, after a restart,
+// so the step's next look judges them with its own.
+func (m *Meter) Restore(saved map[int]upfactory.JudgedSamples) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, js := range saved {
+		m.history[i] = &history{since: js.Since, canary: slices.Clone(js.Canary), baseline: slices.Clone(js.Baseline)}
+	}
+}
+
 func (m *Meter) vars(p Pools, canary bool, window time.Duration) promsource.Vars {
 	v := promsource.Vars{Service: m.env.Service.Name, Version: p.Stable, Pool: "stable", Window: window}
 	if canary {
