@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html"
 	htmltemplate "html/template"
+	"io"
 	"slices"
 	"strings"
 	texttemplate "text/template"
@@ -78,14 +79,7 @@ func Markdown(n Note, tmpl string) (string, error) {
 		tmpl = DefaultNoteMarkdown
 	}
 	t, err := texttemplate.New("note").Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		return "", fmt.Errorf("note template: %w", err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, n); err != nil {
-		return "", fmt.Errorf("note template: %w", err)
-	}
-	return b.String(), nil
+	return execute(t, err, n)
 }
 
 // HTML writes n with tmpl (DefaultNoteHTML when empty), escaped.
@@ -94,8 +88,13 @@ func HTML(n Note, tmpl string) (string, error) {
 		tmpl = DefaultNoteHTML
 	}
 	t, err := htmltemplate.New("note").Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		return "", fmt.Errorf("note template: %w", err)
+	return execute(t, err, n)
+}
+
+// execute runs a parsed note template; parseErr is its parsing's error.
+func execute(t interface{ Execute(io.Writer, any) error }, parseErr error, n Note) (string, error) {
+	if parseErr != nil {
+		return "", fmt.Errorf("note template: %w", parseErr)
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, n); err != nil {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,22 +25,7 @@ const blueGreen = `    strategy:
 // by one switch, analysed at 100%, then backed out by one switch — no
 // request fails at any switch.
 func TestBlueGreenCutOverAndBackOutDropNoRequest(t *testing.T) {
-	dir := t.TempDir()
-	cfg, api, router := writeConfig(t, dir, "\n          - weight: 100")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := regexp.MustCompile(`(?s)    strategy:\n.*?(    analysis:)`).ReplaceAllString(string(b), blueGreen+"$1")
-	// At 100% blue takes no traffic: post-promotion checks are absolute.
-	text = strings.Replace(text, "        - {metric: p95_latency, max_vs_baseline: 5, for: 4s}\n", "", 1)
-	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &served{dir: dir, cfg: cfg, api: api, router: router}
-	s.start(t)
-	t.Cleanup(func() { s.stop(t) })
-	s.waitStable(t, "1.0.0")
+	s := startEdited(t, "\n          - weight: 100", withStrategy(blueGreen))
 	res, stop := startLoad(t, s, 200)
 	waitServed(t, res, "1.0.0", 300)
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -118,6 +119,36 @@ services:
 		t.Fatal(err)
 	}
 	return cfgPath, "http://127.0.0.1:" + apiPort, "http://127.0.0.1:" + routerPort
+}
+
+// startEdited is startServe with the config edited first: a strategy
+// replaced, verification turned on, a section added.
+func startEdited(t *testing.T, steps string, edit func(cfg string) string) *served {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, api, router := writeConfig(t, dir, steps)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(edit(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &served{dir: dir, cfg: cfg, api: api, router: router}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	s.waitStable(t, "1.0.0")
+	return s
+}
+
+// withStrategy replaces the config's strategy section with strategy, and
+// drops the p95 check relative to the stable version: at 100% a blue or
+// old version takes no traffic to compare with.
+func withStrategy(strategy string) func(string) string {
+	return func(cfg string) string {
+		cfg = regexp.MustCompile(`(?s)    strategy:\n.*?(    analysis:)`).ReplaceAllString(cfg, strategy+"$1")
+		return strings.Replace(cfg, "        - {metric: p95_latency, max_vs_baseline: 5, for: 4s}\n", "", 1)
+	}
 }
 
 // startServe runs `upfactory serve` on a fresh config and waits until the

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -47,25 +46,15 @@ func TestWebhooksFollowARollout(t *testing.T) {
 	defer close(release)
 	t.Setenv("UPF_HOOK_SECRET", "hook-secret")
 
-	dir := t.TempDir()
-	cfg, api, router := writeConfig(t, dir, `
+	s := startEdited(t, `
           - weight: 50
-          - weight: 100`)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, []byte(`notifiers:
-  - {name: ops, type: webhook, url: "`+hook.URL+`", secret: "${UPF_HOOK_SECRET}"}
-  - {name: stuck, type: webhook, url: "`+hang.URL+`", timeout: 100ms}
-`)...)
-	if err := os.WriteFile(cfg, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &served{dir: dir, cfg: cfg, api: api, router: router}
-	s.start(t)
-	t.Cleanup(func() { s.stop(t) })
-	s.waitStable(t, "1.0.0")
+          - weight: 100`, func(cfg string) string {
+		return cfg + `notifiers:
+  - {name: ops, type: webhook, url: "` + hook.URL + `", secret: "${UPF_HOOK_SECRET}"}
+  - {name: stuck, type: webhook, url: "` + hang.URL + `", timeout: 100ms}
+`
+	})
+	api := s.api
 	if code, out := s.cli(t, "rollout", "start", "checkout", "--version", "2.0.0", "--as", "alice"); code != 0 {
 		t.Fatalf("rollout start: %d %s", code, out)
 	}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,22 +16,7 @@ const rolling = `    strategy:
 
 func startRolling(t *testing.T) *served {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, api, router := writeConfig(t, dir, "\n          - weight: 100")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := regexp.MustCompile(`(?s)    strategy:\n.*?(    analysis:)`).ReplaceAllString(string(b), rolling+"$1")
-	text = strings.Replace(text, "        - {metric: p95_latency, max_vs_baseline: 5, for: 4s}\n", "", 1)
-	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &served{dir: dir, cfg: cfg, api: api, router: router}
-	s.start(t)
-	t.Cleanup(func() { s.stop(t) })
-	s.waitStable(t, "1.0.0")
-	return s
+	return startEdited(t, "\n          - weight: 100", withStrategy(rolling))
 }
 
 func readyOf(st *engine.Status, version string) int {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,23 +18,12 @@ import (
 // incident, gives all traffic back to 1.0.0 while it is still warm, and
 // the readout shows the regression caught.
 func TestVerificationRollsBackARegressionAfter100Percent(t *testing.T) {
-	dir := t.TempDir()
-	cfg, api, router := writeConfig(t, dir, `
+	s := startEdited(t, `
           - weight: 50
           - pause: {duration: 2s}
-          - weight: 100`)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	on := strings.Replace(string(b), verificationOff, "\n    verification: {window: 5m, on_regression: rollback}", 1)
-	if err := os.WriteFile(cfg, []byte(on), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &served{dir: dir, cfg: cfg, api: api, router: router}
-	s.start(t)
-	t.Cleanup(func() { s.stop(t) })
-	s.waitStable(t, "1.0.0")
+          - weight: 100`, func(cfg string) string {
+		return strings.Replace(cfg, verificationOff, "\n    verification: {window: 5m, on_regression: rollback}", 1)
+	})
 
 	res, stop := startLoad(t, s, 300)
 	waitServed(t, res, "1.0.0", 900) // the baseline
