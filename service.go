@@ -153,9 +153,9 @@ type Strategy struct {
 type RollingStrategy struct {
 	// MaxSurge is how many new instances start at once. Default 1.
 	MaxSurge int `yaml:"max_surge" json:"max_surge"`
-	// MaxUnavailable is how many instances may be missing during the
-	// update; only 0 is supported: an old instance stops only once its
-	// replacement is ready.
+	// MaxUnavailable is how many instances may be not ready during the
+	// update: old ones stop that much ahead of their replacements. Default
+	// 0: an old instance stops only once its replacement serves.
 	MaxUnavailable int           `yaml:"max_unavailable" json:"max_unavailable"`
 	Analysis       *AnalysisStep `yaml:"analysis" json:"analysis,omitempty"`
 	KeepFailedFor  Duration      `yaml:"keep_failed_for" json:"keep_failed_for"`

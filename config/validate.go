@@ -509,8 +509,8 @@ func (l *loader) strategy(p string, s *upfactory.Strategy) (analysisSteps int) {
 		if rs.MaxSurge < 1 {
 			l.report(rp+".max_surge", "must be 1 or more, got %d", rs.MaxSurge)
 		}
-		if rs.MaxUnavailable != 0 {
-			l.report(rp+".max_unavailable", "only 0 is supported: an old instance stops once its replacement is ready")
+		if rs.MaxUnavailable < 0 || rs.MaxUnavailable >= max(rs.Replicas, 1) {
+			l.report(rp+".max_unavailable", "must be from 0 to one less than the replicas (%d), got %d", max(rs.Replicas, 1), rs.MaxUnavailable)
 		}
 		if a := rs.Analysis; a != nil {
 			if a.Duration <= 0 {

@@ -880,39 +880,46 @@ func (e *Engine) reconcileFlags(ctx context.Context, s *service) error {
 }
 
 // surplus takes out of routable, to be drained and stopped, the instances
-// a rolling update no longer needs: those of a version above its count,
-// once every version has its count of ready instances — so an old
-// instance stops only when its replacement serves (max_unavailable 0).
-// Instances not ready go first.
+// a rolling update no longer needs: those of a version above its count.
+// Not-ready ones go first; a ready one goes only while the ready
+// instances left stay at least the update's size less d.Unavailable
+// (max_unavailable: with 0, an old instance stops only once its
+// replacement serves).
 func surplus(d rollout.Desired, routable, toStop []upfactory.Instance) ([]upfactory.Instance, []upfactory.Instance) {
-	ready := map[string]int{}
+	size, ready := 0, 0
+	for _, n := range d.Count {
+		size += n
+	}
 	for _, in := range routable {
 		if in.State == upfactory.InstanceReady {
-			ready[in.Version]++
+			ready++
 		}
 	}
-	for v, n := range d.Count {
-		if ready[v] < n {
-			return routable, toStop // a batch is still starting: nothing stops
-		}
-	}
-	kept := make([]upfactory.Instance, 0, len(routable))
-	have := map[string]int{}
-	// Ready instances are counted first, so the not-ready ones are the
-	// ones over the count.
 	ordered := slices.Clone(routable)
 	slices.SortStableFunc(ordered, func(a, b upfactory.Instance) int {
 		return boolRank(b.State == upfactory.InstanceReady) - boolRank(a.State == upfactory.InstanceReady)
 	})
+	have := map[string]int{}
 	for _, in := range ordered {
+		have[in.Version]++
+	}
+	kept := make([]upfactory.Instance, 0, len(routable))
+	// From the end: the not-ready instances of a version first.
+	for i := len(ordered) - 1; i >= 0; i-- {
+		in := ordered[i]
 		n, counted := d.Count[in.Version]
-		if counted && have[in.Version] >= n {
+		isReady := in.State == upfactory.InstanceReady
+		if counted && have[in.Version] > n && (!isReady || ready-1 >= size-d.Unavailable) {
+			have[in.Version]--
+			if isReady {
+				ready--
+			}
 			toStop = append(toStop, in)
 			continue
 		}
-		have[in.Version]++
 		kept = append(kept, in)
 	}
+	slices.Reverse(kept)
 	return kept, toStop
 }
 

@@ -22,6 +22,11 @@ func TestSurplusStopsOldInstancesOnlyOnceTheirReplacementsServe(t *testing.T) {
 	if len(kept) != 4 || len(stop) != 0 {
 		t.Fatalf("the new instance is not ready yet: kept %d, stop %v", len(kept), stop)
 	}
+	d.Unavailable = 1
+	if _, stop := surplus(d, starting, nil); len(stop) != 1 || stop[0].Version != "1.0.0" {
+		t.Fatalf("max_unavailable 1: stop %v, want one old instance stopped ahead of its replacement", stop)
+	}
+	d.Unavailable = 0
 	starting[3].State = upfactory.InstanceReady
 	kept, stop = surplus(d, starting, nil)
 	if len(kept) != 3 || len(stop) != 1 || stop[0].Version != "1.0.0" {

@@ -20,6 +20,9 @@ type Desired struct {
 	// Count, when set for a version in Run, is how many instances it runs
 	// instead of its full set: a rolling update's two versions.
 	Count map[string]int
+	// Unavailable is how many of those may be not ready while instances
+	// are replaced (a rolling update's max_unavailable).
+	Unavailable int
 }
 
 // Wants reports whether version's instances should stay up.
@@ -68,6 +71,7 @@ func DesiredFor(svc *upfactory.Service, st *upfactory.ServiceState, now time.Tim
 	if r := st.Rollout; Active(st) && r.CanaryVersion != st.StableVersion {
 		if n, ok := svc.Strategy.Instances(r.CanaryWeight); ok {
 			d.Count = map[string]int{r.CanaryVersion: n, st.StableVersion: max(svc.Strategy.Rolling.Replicas, 1) - n}
+			d.Unavailable = svc.Strategy.Rolling.MaxUnavailable
 		}
 	}
 	return d
