@@ -46,3 +46,9 @@ type FlagStore interface {
 	// others alone.
 	SetFlags(ctx context.Context, flags map[string]int) error
 }
+
+// Previewer is implemented by routers with a preview listener: every
+// request there goes to the version set, "" for none.
+type Previewer interface {
+	SetPreview(version string)
+}

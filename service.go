@@ -173,6 +173,10 @@ type RollingStrategy struct {
 // rollback window, then stops.
 type BlueGreenStrategy struct {
 	AutoPromotion bool `yaml:"auto_promotion" json:"auto_promotion"`
+	// Preview, when set, is a second listener of the router (host:port)
+	// that sends every request to green, for people and probes to try it
+	// before promotion.
+	Preview string `yaml:"preview" json:"preview,omitempty"`
 	// PromotionRole may promote when AutoPromotion is off. Default approver.
 	PromotionRole  string   `yaml:"promotion_role" json:"promotion_role,omitempty"`
 	PrePromotion   []Step   `yaml:"pre_promotion" json:"pre_promotion,omitempty"`

@@ -584,6 +584,11 @@ func (l *loader) blueGreen(p string, bg *upfactory.BlueGreenStrategy) (analysisS
 	if !bg.AutoPromotion && bg.PromotionRole == "" {
 		bg.PromotionRole = "approver"
 	}
+	if bg.Preview != "" {
+		if err := hostPort(bg.Preview, false); err != nil {
+			l.report(p+".preview", "%v", err)
+		}
+	}
 	return analysisSteps
 }
 

@@ -643,6 +643,9 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	if err := e.reconcileFlags(ctx, s); err != nil {
 		return err
 	}
+	if pv, ok := s.Router.(upfactory.Previewer); ok {
+		pv.SetPreview(activeCanary) // the version a preview listener reaches: the rollout's new one
+	}
 	for _, in := range toStop {
 		e.stopAsync(s, in)
 	}

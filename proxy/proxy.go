@@ -57,6 +57,8 @@ type Proxy struct {
 	sticky  bool
 	cookie  string
 	log     *slog.Logger
+	// preview is the version the preview listener sends requests to.
+	preview atomic.Pointer[string]
 
 	// table is what the hot path reads; SetPools replaces it whole.
 	table atomic.Pointer[table]
@@ -523,12 +525,40 @@ func (p *Proxy) Stats(version string, window time.Duration, now time.Time) upfac
 // context is done.
 const shutdownGrace = 30 * time.Second
 
+// SetPreview names the version the preview handler sends every request
+// to; "" when there is none (the preview then answers 503).
+func (p *Proxy) SetPreview(version string) { p.preview.Store(&version) }
+
+// Preview is the handler of a preview listener: every request goes to the
+// version in preview, as with the X-Upfactory-Version header, so people
+// and probes reach a blue-green's green (or a canary) before users do.
+func (p *Proxy) Preview() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := p.preview.Load()
+		if v == nil || *v == "" {
+			http.Error(w, "no version is in preview: no rollout is going on", http.StatusServiceUnavailable)
+			return
+		}
+		r.Header.Set(HeaderVersion, *v)
+		p.ServeHTTP(w, r)
+	})
+}
+
 // Serve answers requests on ln until ctx is done, then stops accepting and
 // waits up to 30s for in-flight requests. It returns nil after a graceful
 // stop.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	return p.serve(ctx, ln, p)
+}
+
+// ServePreview serves the preview handler on ln, like Serve.
+func (p *Proxy) ServePreview(ctx context.Context, ln net.Listener) error {
+	return p.serve(ctx, ln, p.Preview())
+}
+
+func (p *Proxy) serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
-		Handler: p,
+		Handler: h,
 		// Headers must arrive promptly; bodies and answers may stream
 		// (uploads, server-sent events), so they have no deadline.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -40,6 +40,19 @@ func provision(ctx context.Context, svc *upfactory.Service, env provider.RouterE
 			env.Logger.Error("router stopped", "service", svc.Name, "err", err)
 		}
 	})
+	if bg := svc.Strategy.BlueGreen; bg != nil && bg.Preview != "" {
+		pln, err := net.Listen("tcp", bg.Preview)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, nil, fmt.Errorf("preview of %s: listening on %s: %w", svc.Name, bg.Preview, err)
+		}
+		wg.Go(func() {
+			if err := p.ServePreview(ctx, pln); err != nil && !errors.Is(err, context.Canceled) && env.Logger != nil {
+				env.Logger.Error("preview stopped", "service", svc.Name, "err", err)
+			}
+		})
+	}
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
 	return p, stop, nil

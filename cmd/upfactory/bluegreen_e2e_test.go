@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 // before promotion, promoted by an approver, analysed at 100%.
 const blueGreen = `    strategy:
       blue_green:
+        preview: 127.0.0.1:PREVIEW
         pre_promotion:
           - mirror: {duration: 2s, sample: 50%}
         post_promotion:
@@ -25,7 +27,17 @@ const blueGreen = `    strategy:
 // by one switch, analysed at 100%, then backed out by one switch — no
 // request fails at any switch.
 func TestBlueGreenCutOverAndBackOutDropNoRequest(t *testing.T) {
-	s := startEdited(t, "\n          - weight: 100", withStrategy(blueGreen))
+	previewPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview := "http://127.0.0.1:" + previewPort
+	s := startEdited(t, "\n          - weight: 100", withStrategy(strings.Replace(blueGreen, "PREVIEW", previewPort, 1)))
+	if resp, err := http.Get(preview + "/api/version"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("preview with no rollout: %v %v, want 503", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	res, stop := startLoad(t, s, 200)
 	waitServed(t, res, "1.0.0", 300)
 
@@ -62,6 +74,14 @@ func TestBlueGreenCutOverAndBackOutDropNoRequest(t *testing.T) {
 	resp.Body.Close()
 	if got := resp.Header.Get("X-Shop-Version"); got != "2.0.0" {
 		t.Errorf("the header reached %q, want green", got)
+	}
+	resp, err = http.Get(preview + "/api/version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Shop-Version"); got != "2.0.0" {
+		t.Errorf("the preview listener reached %q, want green", got)
 	}
 	before := res.Snapshot().ByVersion["2.0.0"]
 
