@@ -835,8 +835,8 @@ func (l *loader) notifiers(c *upfactory.Config) {
 			l.report(p+".name", "%q names another notifier already", n.Name)
 		}
 		seen[n.Name] = true
-		if n.Type != upfactory.NotifierWebhook && n.Type != upfactory.NotifierSlack {
-			l.report(p+".type", "want webhook or slack, got %q", n.Type)
+		if types := notify.Types(); !slices.Contains(types, n.Type) {
+			l.report(p+".type", "want %s, got %q", strings.Join(types, " or "), n.Type)
 		}
 		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.report(p+".url", "want an http or https URL")

@@ -54,6 +54,33 @@ var Events = map[string]string{
 // EventNames lists the events, for config validation.
 var EventNames = []string{"started", "step", "paused", "approved", "promoted", "tripwire", "rolled_back", "completed"}
 
+// formats encode a payload for each notifier type.
+var formats = map[string]func(Payload) ([]byte, error){
+	upfactory.NotifierWebhook: func(p Payload) ([]byte, error) { return json.Marshal(p) },
+	upfactory.NotifierSlack: func(p Payload) ([]byte, error) {
+		return json.Marshal(map[string]string{"text": fmt.Sprintf("*%s* %s %s: %s (by %s, log #%d)", p.Service, p.Version, p.Event, p.Reason, p.Actor, p.Seq)})
+	},
+}
+
+// RegisterType adds a notifier type whose body format encodes; it panics
+// on a type registered twice, as a programming error at init.
+func RegisterType(typ string, format func(Payload) ([]byte, error)) {
+	if _, dup := formats[typ]; dup || typ == "" || format == nil {
+		panic("notify: notifier type " + typ + " registered twice, or without a name or format")
+	}
+	formats[typ] = format
+}
+
+// Types lists the notifier types, sorted.
+func Types() []string {
+	out := make([]string, 0, len(formats))
+	for t := range formats {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Payload is the JSON a webhook receives.
 type Payload struct {
 	Event   string         `json:"event"`
@@ -101,13 +128,11 @@ func (s *Sender) Send(ctx context.Context, event string, e upfactory.LogEntry) e
 	rollout, _ := e.Values["rollout"].(string)
 	p := Payload{Event: event, Seq: e.Seq, Time: e.Time, Service: e.Service, Version: e.Subject, Rollout: rollout,
 		Actor: e.Actor, Action: e.Action, Reason: e.Reason, Values: e.Values}
-	var body []byte
-	var err error
-	if s.Spec.Type == upfactory.NotifierSlack {
-		body, err = json.Marshal(map[string]string{"text": fmt.Sprintf("*%s* %s %s: %s (by %s, log #%d)", e.Service, e.Subject, event, e.Reason, e.Actor, e.Seq)})
-	} else {
-		body, err = json.Marshal(p)
+	format, ok := formats[s.Spec.Type]
+	if !ok {
+		return fmt.Errorf("%s: unknown notifier type %q", s.Spec.Name, s.Spec.Type)
 	}
+	body, err := format(p)
 	if err != nil {
 		return err
 	}
