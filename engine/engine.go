@@ -506,22 +506,14 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 	if err != nil {
 		return obs, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
 	}
-	ready := 0
+	var live []upfactory.Instance
 	for _, in := range insts {
-		if in.Version != r.CanaryVersion || s.stopping[in.ID] {
-			continue
-		}
-		switch in.State {
-		case upfactory.InstanceReady:
-			ready++
-		case upfactory.InstanceFailed:
-			obs.CanaryFailed = fmt.Sprintf("instance %s: %s", in.ID, in.Reason)
+		if !s.stopping[in.ID] {
+			live = append(live, in)
 		}
 	}
-	if msg := s.startErr[r.CanaryVersion]; msg != "" {
-		obs.CanaryFailed = msg
-	}
-	obs.CanaryReady = ready >= e.count(s, rollout.DesiredFor(s.Service, st, now), r.CanaryVersion)
+	need := e.count(s, rollout.DesiredFor(s.Service, st, now), r.CanaryVersion)
+	obs.CanaryReady, obs.CanaryFailed = rollout.Readiness(live, r.CanaryVersion, need, s.startErr[r.CanaryVersion])
 	if _, ok := rollout.MirrorStep(s.Service, st); ok {
 		if m, ok := s.Router.(upfactory.Mirrorer); ok {
 			rep := m.MirrorReport(r.CanaryVersion)

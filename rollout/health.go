@@ -72,3 +72,25 @@ func role(st *upfactory.ServiceState, v string) string {
 	}
 	return "version"
 }
+
+// Readiness decides whether version's instances are ready: at least need
+// of them are, and why one never will be — an instance that failed its
+// readiness, or startErr, the reason the target could not start them.
+func Readiness(insts []upfactory.Instance, version string, need int, startErr string) (ready bool, failed string) {
+	n := 0
+	for _, in := range insts {
+		if in.Version != version {
+			continue
+		}
+		switch in.State {
+		case upfactory.InstanceReady:
+			n++
+		case upfactory.InstanceFailed:
+			failed = fmt.Sprintf("instance %s: %s", in.ID, in.Reason)
+		}
+	}
+	if startErr != "" {
+		failed = startErr
+	}
+	return n >= need, failed
+}

@@ -57,3 +57,24 @@ func TestHealth(t *testing.T) {
 		})
 	}
 }
+
+func TestReadiness(t *testing.T) {
+	insts := []upfactory.Instance{
+		{ID: "a", Version: "2.0.0", State: upfactory.InstanceReady},
+		{ID: "b", Version: "2.0.0", State: upfactory.InstanceStarting},
+		{ID: "c", Version: "1.0.0", State: upfactory.InstanceReady},
+	}
+	if ready, failed := rollout.Readiness(insts, "2.0.0", 2, ""); ready || failed != "" {
+		t.Errorf("one of two ready: %v %q", ready, failed)
+	}
+	if ready, _ := rollout.Readiness(insts, "2.0.0", 1, ""); !ready {
+		t.Error("a batch of one with its instance ready is not ready")
+	}
+	insts[1].State, insts[1].Reason = upfactory.InstanceFailed, "exit status 1"
+	if _, failed := rollout.Readiness(insts, "2.0.0", 2, ""); failed != "instance b: exit status 1" {
+		t.Errorf("failed %q", failed)
+	}
+	if _, failed := rollout.Readiness(nil, "2.0.0", 2, "no binary for 2.0.0"); failed != "no binary for 2.0.0" {
+		t.Errorf("a start that failed: %q", failed)
+	}
+}
