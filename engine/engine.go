@@ -396,28 +396,11 @@ type lookPlan struct {
 // interval after the canary began to take traffic, or after its step began.
 func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*lookPlan, error) {
 	r := s.st.Rollout
-	if r == nil || r.Phase.Done() || !r.CanaryReady || r.CanaryWeight == 0 && !atAnalysis(s.Service, r) {
-		s.lastMeasured = time.Time{}
+	due, last := rollout.LookDue(s.Service, r, s.lastMeasured, now)
+	s.lastMeasured = last
+	if !due {
 		return nil, nil
 	}
-	interval := s.Service.Analysis.Interval.D()
-	if interval <= 0 {
-		interval = upfactory.DefaultInterval
-	}
-	if s.lastMeasured.IsZero() || r.StepStartedAt.After(s.lastMeasured) {
-		// Measure a full interval after the canary began to take traffic,
-		// or after its step began, so that a step's looks fall at its
-		// interval marks and the last one at its end.
-		s.lastMeasured = now
-		if r.StepStartedAt.After(now.Add(-interval)) && !r.StepStartedAt.After(now) {
-			s.lastMeasured = r.StepStartedAt
-		}
-		return nil, nil
-	}
-	if now.Sub(s.lastMeasured) < interval {
-		return nil, nil
-	}
-	s.lastMeasured = now
 	insts, err := s.Target.Instances(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
@@ -450,13 +433,6 @@ func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*loo
 		return nil, nil
 	}
 	return p, nil
-}
-
-// atAnalysis reports whether r is at an analysis step, where judged checks
-// look even at weight 0 (a canary only probes reach).
-func atAnalysis(svc *upfactory.Service, r *upfactory.Rollout) bool {
-	steps := svc.Strategy.Steps()
-	return r.StepIndex < len(steps) && steps[r.StepIndex].Analysis != nil
 }
 
 // measure takes the planned measurements, every check at once, within the

@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/upfactory/upfactory"
 )
@@ -93,4 +94,37 @@ func Readiness(insts []upfactory.Instance, version string, need int, startErr st
 		failed = startErr
 	}
 	return n >= need, failed
+}
+
+// LookDue decides whether the checks are measured now, given when they
+// last were (zero: not in this step): once per analysis interval while
+// the canary takes traffic, or at an analysis step (a blue-green's green
+// takes none). The first look comes a full interval after the canary
+// began to take traffic, or after its step began, so that a step's looks
+// fall at its interval marks and the last one at its end. It returns the
+// time to remember as the last look.
+func LookDue(svc *upfactory.Service, r *upfactory.Rollout, last, now time.Time) (bool, time.Time) {
+	if r == nil || r.Phase.Done() || !r.CanaryReady || r.CanaryWeight == 0 && !atAnalysis(svc, r) {
+		return false, time.Time{}
+	}
+	interval := svc.Analysis.Interval.D()
+	if interval <= 0 {
+		interval = upfactory.DefaultInterval
+	}
+	if last.IsZero() || r.StepStartedAt.After(last) {
+		if r.StepStartedAt.After(now.Add(-interval)) && !r.StepStartedAt.After(now) {
+			return false, r.StepStartedAt
+		}
+		return false, now
+	}
+	if now.Sub(last) < interval {
+		return false, last
+	}
+	return true, now
+}
+
+// atAnalysis reports whether r stands at an analysis step.
+func atAnalysis(svc *upfactory.Service, r *upfactory.Rollout) bool {
+	steps := svc.Strategy.Steps()
+	return r.StepIndex < len(steps) && steps[r.StepIndex].Analysis != nil
 }

@@ -78,3 +78,25 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("a start that failed: %q", failed)
 	}
 }
+
+func TestLookDueFallsAtTheStepsIntervalMarks(t *testing.T) {
+	svc := &upfactory.Service{Analysis: upfactory.AnalysisSpec{Interval: upfactory.Duration(10 * time.Second)},
+		Strategy: upfactory.Strategy{Canary: &upfactory.CanaryStrategy{Steps: []upfactory.Step{{Analysis: &upfactory.AnalysisStep{Duration: upfactory.Duration(time.Minute)}}}}}}
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	r := &upfactory.Rollout{Phase: upfactory.PhaseProgressing, CanaryReady: true, StepStartedAt: t0}
+	due, last := rollout.LookDue(svc, r, time.Time{}, t0.Add(3*time.Second))
+	if due || !last.Equal(t0) {
+		t.Fatalf("first tick of the step: due %v, last %s; want the step's start remembered", due, last)
+	}
+	if due, _ := rollout.LookDue(svc, r, last, t0.Add(9*time.Second)); due {
+		t.Error("a look before the interval mark")
+	}
+	due, last = rollout.LookDue(svc, r, last, t0.Add(10*time.Second))
+	if !due || !last.Equal(t0.Add(10*time.Second)) {
+		t.Errorf("at the first mark: due %v, last %s", due, last)
+	}
+	r.CanaryReady = false
+	if due, last := rollout.LookDue(svc, r, last, t0.Add(time.Minute)); due || !last.IsZero() {
+		t.Error("a canary not ready is measured")
+	}
+}
