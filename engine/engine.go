@@ -551,10 +551,6 @@ func (e *Engine) reconcileMirror(ctx context.Context, s *service, insts []upfact
 	return nil
 }
 
-// startRetry is how long a version that must serve waits before its failed
-// start is tried again.
-const startRetry = 30 * time.Second
-
 // reconcile makes instances and router pools match the saved state.
 func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	st, now := s.st, e.opts.Now()
@@ -624,9 +620,7 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 			continue
 		}
 		if s.startErr[v] != "" {
-			// A canary that cannot start fails its rollout; the versions
-			// that must serve are tried again, but not in a tight loop.
-			if v == activeCanary || now.Sub(s.startErrAt[v]) < startRetry {
+			if !rollout.RetryStart(v == activeCanary, s.startErrAt[v], now) {
 				continue
 			}
 			delete(s.startErr, v)

@@ -128,3 +128,15 @@ func atAnalysis(svc *upfactory.Service, r *upfactory.Rollout) bool {
 	steps := svc.Strategy.Steps()
 	return r.StepIndex < len(steps) && steps[r.StepIndex].Analysis != nil
 }
+
+// StartRetry is how long a version that must serve waits before its
+// failed start is tried again.
+const StartRetry = 30 * time.Second
+
+// RetryStart decides whether a version whose instances could not start,
+// at failedAt, is tried again now: a canary never (it fails its rollout),
+// a version that must serve once StartRetry has passed — not in a tight
+// loop.
+func RetryStart(canary bool, failedAt, now time.Time) bool {
+	return !canary && now.Sub(failedAt) >= StartRetry
+}

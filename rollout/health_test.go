@@ -100,3 +100,13 @@ func TestLookDueFallsAtTheStepsIntervalMarks(t *testing.T) {
 		t.Error("a canary not ready is measured")
 	}
 }
+
+func TestRetryStart(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	if rollout.RetryStart(true, t0, t0.Add(time.Hour)) {
+		t.Error("a canary that could not start is tried again: it fails its rollout instead")
+	}
+	if rollout.RetryStart(false, t0, t0.Add(rollout.StartRetry-time.Second)) || !rollout.RetryStart(false, t0, t0.Add(rollout.StartRetry)) {
+		t.Error("a stable version's failed start is tried again after StartRetry, not before")
+	}
+}
