@@ -52,7 +52,8 @@ type Profile struct {
 var Profiles = map[string]Profile{
 	"1.1.0": {ErrorRate: 0.08, ExtraLatency: 120 * time.Millisecond, Note: "regression: 8% of API calls fail and every call is 120ms slower"},
 	"2.1.0": {ErrorRate: 0.08, ExtraLatency: 120 * time.Millisecond, Note: "regression: 8% of API calls fail and every call is 120ms slower"},
-	"1.3.0": {ErrorRate: 0.08, FailAfter: 300, Note: "regression under sustained traffic: after 300 requests to a route, 8% of its calls fail"},
+	"1.3.0": {ErrorRate: 0.08, FailAfter: 100, Note: "regression under sustained traffic: after 100 requests to a route, 8% of its calls fail"},
+	"3.9.0": {ErrorRate: 1, Note: "broken release: every API call fails"},
 	"9.9.9": {NeverReady: true, Note: "broken build: never passes readiness"},
 }
 

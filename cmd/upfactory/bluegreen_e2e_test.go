@@ -16,7 +16,7 @@ const blueGreen = `    strategy:
       blue_green:
         preview: 127.0.0.1:PREVIEW
         pre_promotion:
-          - mirror: {duration: 2s, sample: 50%}
+          - mirror: {duration: 2s, sample: 50%, min_compared: 5}
         post_promotion:
           - analysis: {duration: 2s}
         rollback_window: 10m

@@ -13,7 +13,7 @@ import (
 )
 
 // Given steady load, when 1.3.0 (healthy as a canary, failing 8% of calls
-// once each route has served 300 requests) reaches 100%, then post-release
+// once each route of an instance has served 100 requests) reaches 100%, then post-release
 // verification sees the error rate rise against the baseline, opens an
 // incident, gives all traffic back to 1.0.0 while it is still warm, and
 // the readout shows the regression caught.
@@ -31,7 +31,7 @@ func TestVerificationRollsBackARegressionAfter100Percent(t *testing.T) {
 		t.Fatalf("rollout start: exit %d: %s", code, out)
 	}
 	s.waitFor(t, "100%", 40*time.Second, func(st *engine.Status) bool { return st.Phase.Done() })
-	st := s.waitFor(t, "verification's rollback", 60*time.Second, func(st *engine.Status) bool {
+	st := s.waitFor(t, "verification's rollback", 90*time.Second, func(st *engine.Status) bool {
 		return st.StableVersion == "1.0.0" && st.Phase == upfactory.PhaseRolledBack
 	})
 	if v := st.Verification; v == nil || v.Verdict != upfactory.VerdictFail || !v.RolledBack || st.Baseline == nil || st.Baseline.Requests == 0 {
