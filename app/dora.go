@@ -20,22 +20,38 @@ func (a *App) Dora(ctx context.Context, from, to time.Time, service string) (*do
 	if err := a.SyncLine(ctx); err != nil {
 		return nil, err
 	}
-	entries, err := a.Store.Log(ctx, upfactory.LogFilter{Service: service})
+	h, err := a.history(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	ups, err := a.Store.Upgrades(ctx, upfactory.UpgradeFilter{Service: service, Closed: true})
-	if err != nil {
-		return nil, err
-	}
-	ins, err := a.Store.Incidents(ctx, upfactory.IncidentFilter{Service: service})
-	if err != nil {
-		return nil, err
-	}
-	cands, err := a.Store.Candidates(ctx, upfactory.CandidateFilter{Resolved: true, Service: service})
-	if err != nil {
-		return nil, err
-	}
-	k := dora.Compute(dora.Inputs{From: from, To: to, Service: service, Entries: entries, Upgrades: ups, Incidents: ins, Candidates: cands})
+	k := dora.Compute(dora.Inputs{From: from, To: to, Service: service, Entries: h.entries, Upgrades: h.upgrades, Incidents: h.incidents, Candidates: h.candidates})
 	return &k, nil
+}
+
+// history is what the factory recorded of a service ("" the fleet): the
+// log, the upgrades on and off the line, the incidents and the
+// candidates, resolved ones included.
+type history struct {
+	entries    []upfactory.LogEntry
+	upgrades   []*upfactory.Upgrade
+	incidents  []*upfactory.Incident
+	candidates []*upfactory.Candidate
+}
+
+func (a *App) history(ctx context.Context, service string) (*history, error) {
+	var h history
+	var err error
+	if h.entries, err = a.Store.Log(ctx, upfactory.LogFilter{Service: service}); err != nil {
+		return nil, err
+	}
+	if h.upgrades, err = a.Store.Upgrades(ctx, upfactory.UpgradeFilter{Service: service, Closed: true}); err != nil {
+		return nil, err
+	}
+	if h.incidents, err = a.Store.Incidents(ctx, upfactory.IncidentFilter{Service: service}); err != nil {
+		return nil, err
+	}
+	if h.candidates, err = a.Store.Candidates(ctx, upfactory.CandidateFilter{Resolved: true, Service: service}); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }

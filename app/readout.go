@@ -46,18 +46,11 @@ func (a *App) Readout(ctx context.Context, req ReadoutRequest) (*readout.Readout
 	if !req.From.Before(req.To) {
 		return nil, upfactory.Errorf(upfactory.EINVALID, "the period must end after it starts")
 	}
-	entries, err := a.Store.Log(ctx, upfactory.LogFilter{Service: service})
+	h, err := a.history(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	ins, err := a.Store.Incidents(ctx, upfactory.IncidentFilter{Service: service})
-	if err != nil {
-		return nil, err
-	}
-	cands, err := a.Store.Candidates(ctx, upfactory.CandidateFilter{Resolved: true, Service: service})
-	if err != nil {
-		return nil, err
-	}
+	entries, ups, ins, cands := h.entries, h.upgrades, h.incidents, h.candidates
 	acts, err := a.Store.Actions(ctx, upfactory.ActionFilter{Service: service})
 	if err != nil {
 		return nil, err

@@ -194,6 +194,8 @@ func waitDone(t *testing.T, c *uhttp.Client) {
 func waitStatus(t *testing.T, c *uhttp.Client, what string, cond func(*engine.Status) bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		st, err := c.Status(context.Background(), "shop")
 		if err != nil {
@@ -205,6 +207,6 @@ func waitStatus(t *testing.T, c *uhttp.Client, what string, cond func(*engine.St
 		if time.Now().After(deadline) {
 			t.Fatalf("waiting for %s: %s: %s", what, st.Phase, st.Message)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-tick.C // poll the condition again
 	}
 }
