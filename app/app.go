@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/upfactory/upfactory/config"
 	"github.com/upfactory/upfactory/gate"
 
 	"github.com/upfactory/upfactory"
@@ -172,7 +171,7 @@ func (a *App) StartRollout(ctx context.Context, req StartRequest) (*engine.Statu
 	if req.Version == "" {
 		return nil, upfactory.Errorf(upfactory.EINVALID, "a version is required")
 	}
-	if err := config.ValidVersion(req.Version); err != nil {
+	if err := upfactory.ValidVersion(req.Version); err != nil {
 		return nil, upfactory.Errorf(upfactory.EINVALID, "version %q: %s", req.Version, upfactory.ErrorMessage(err))
 	}
 	if req.Actor == "" {

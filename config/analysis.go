@@ -11,6 +11,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/internal/argtmpl"
 )
 
 // analysisDefaults fills what an analysis section leaves out.
@@ -123,7 +124,7 @@ func (l *loader) check(p string, s *upfactory.Service, c *upfactory.Check, analy
 		case l.cfg != nil && l.cfg.Prometheus == nil:
 			l.report(p+".provider", "provider prometheus needs a top-level prometheus: section with its address")
 		}
-		if msg := checkFields(c.Query, "Service", "Version", "Pool", "Window"); msg != "" {
+		if msg := argtmpl.Fields(c.Query, "Service", "Version", "Pool", "Window"); msg != "" {
 			l.report(p+".query", "%s", msg)
 		}
 	case upfactory.ProviderProbe:
@@ -147,7 +148,7 @@ func (l *loader) check(p string, s *upfactory.Service, c *upfactory.Check, analy
 			l.report(p+".command", "required: the argv of a command that prints the metric's value for one version")
 		}
 		for i, a := range c.Command {
-			if msg := checkFields(a, "Service", "Version", "Pool", "Addr"); msg != "" {
+			if msg := argtmpl.Fields(a, "Service", "Version", "Pool", "Addr"); msg != "" {
 				l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", msg)
 			}
 		}
@@ -292,16 +293,6 @@ func (l *loader) mirror(p string, m *upfactory.MirrorSpec) {
 	if m.MinCompared < 1 {
 		l.report(p+".min_compared", "must be at least 1, got %d", m.MinCompared)
 	}
-}
-
-// checkFields checks a template of a check against sample values of fields.
-func checkFields(s string, fields ...string) string {
-	data := map[string]any{}
-	for _, f := range fields {
-		data[f] = "x"
-	}
-	_, msg := checkTemplate(s, data, fields)
-	return msg
 }
 
 // checkRoute checks a route as the router names them: "POST /checkout".

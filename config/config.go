@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -119,22 +118,6 @@ func Validate(c *upfactory.Config) error {
 	}
 	l.validate(c)
 	return l.err()
-}
-
-var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
-
-// ValidVersion reports whether v is usable as a version name. Versions end
-// up in file names, URLs, cookies and headers, hence the narrow alphabet.
-// The error is an *upfactory.Error with code EINVALID.
-func ValidVersion(v string) error {
-	if v == "" {
-		return upfactory.Errorf(upfactory.EINVALID, "empty version")
-	}
-	if !versionRE.MatchString(v) {
-		return upfactory.Errorf(upfactory.EINVALID,
-			"invalid version %q: want 1 to 128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit", v)
-	}
-	return nil
 }
 
 // parse reads data into goccy's AST and returns the body of its only

@@ -798,24 +798,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestValidVersion(t *testing.T) {
-	for _, v := range []string{"1.0.0", "v2", "1.10", "2024-05-01_rc1", "1.0.0+build.7", strings.Repeat("a", 128)} {
-		if err := config.ValidVersion(v); err != nil {
-			t.Errorf("ValidVersion(%q) = %v, want nil", v, err)
-		}
-	}
-	for _, v := range []string{"", "-1", ".hidden", "a/b", "a b", "../x", "é", strings.Repeat("a", 129)} {
-		err := config.ValidVersion(v)
-		if err == nil {
-			t.Errorf("ValidVersion(%q) = nil, want an error", v)
-			continue
-		}
-		if code := upfactory.ErrorCode(err); code != upfactory.EINVALID {
-			t.Errorf("ValidVersion(%q) code = %q, want %q", v, code, upfactory.EINVALID)
-		}
-	}
-}
-
 func TestValidate(t *testing.T) {
 	c, err := config.Parse("upfactory.yaml", []byte(minimal), "/srv")
 	if err != nil {

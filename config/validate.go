@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-	"io"
+
 	"net"
 	"net/url"
 	"path/filepath"
@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
-	"text/template/parse"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/internal/argtmpl"
 	"github.com/upfactory/upfactory/internal/supervise"
 	"github.com/upfactory/upfactory/notify"
 	"github.com/upfactory/upfactory/provider"
@@ -154,7 +154,7 @@ func (l *loader) report(path string, format string, args ...any) {
 }
 
 func (l *loader) validate(c *upfactory.Config) {
-	if err := hostPort(c.Server.Listen, false); err != nil {
+	if err := upfactory.CheckAddr(c.Server.Listen, false); err != nil {
 		l.report("server.listen", "%v", err)
 	}
 	if c.Server.TickInterval <= 0 {
@@ -194,7 +194,7 @@ func (l *loader) validate(c *upfactory.Config) {
 		} else {
 			names[s.Name] = p + ".name"
 		}
-		if s.Router.Listen == "" || hostPort(s.Router.Listen, false) != nil {
+		if s.Router.Listen == "" || upfactory.CheckAddr(s.Router.Listen, false) != nil {
 			continue
 		}
 		lp := p + ".router.listen"
@@ -239,7 +239,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 	}
 	if s.StableVersion == "" {
 		l.report(p+".stable_version", "required: the version that runs before any rollout")
-	} else if err := ValidVersion(s.StableVersion); err != nil {
+	} else if err := upfactory.ValidVersion(s.StableVersion); err != nil {
 		l.report(p+".stable_version", "%s", upfactory.ErrorMessage(err))
 	}
 	l.target(p+".target", s)
@@ -260,7 +260,7 @@ func (l *loader) target(p string, s *upfactory.Service) {
 		if t.Versions != nil {
 			for _, v := range sortedKeys(t.Versions) {
 				vp := joinKey(p+".versions", v)
-				if err := ValidVersion(v); err != nil {
+				if err := upfactory.ValidVersion(v); err != nil {
 					l.report(vp, "%s", upfactory.ErrorMessage(err))
 				}
 				if len(t.Versions[v]) > 0 {
@@ -281,14 +281,14 @@ func (l *loader) target(p string, s *upfactory.Service) {
 		}
 		for _, v := range sortedKeys(t.Versions) {
 			vp := joinKey(p+".versions", v)
-			if err := ValidVersion(v); err != nil {
+			if err := upfactory.ValidVersion(v); err != nil {
 				l.report(vp, "%s", upfactory.ErrorMessage(err))
 			}
 			if len(t.Versions[v]) == 0 {
 				l.report(vp, "needs at least one host:port address")
 			}
 			for i, a := range t.Versions[v] {
-				if err := hostPort(a, true); err != nil {
+				if err := upfactory.CheckAddr(a, true); err != nil {
 					l.report(fmt.Sprintf("%s[%d]", vp, i), "%v", err)
 				}
 			}
@@ -347,7 +347,7 @@ func (l *loader) command(p string, s *upfactory.Service) {
 	}
 	usesPort := false
 	for i, arg := range t.Command {
-		port, err := checkTemplate(arg, data, templateFields)
+		port, err := argtmpl.Check(arg, data, templateFields)
 		if err != "" {
 			l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", err)
 		}
@@ -364,120 +364,11 @@ func (l *loader) command(p string, s *upfactory.Service) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			l.report(kp, "invalid environment variable name %q", k)
 		}
-		if _, err := checkTemplate(t.Env[k], data, templateFields); err != "" {
+		if _, err := argtmpl.Check(t.Env[k], data, templateFields); err != "" {
 			l.report(kp, "%s", err)
 		}
 	}
 }
-
-// checkTemplate parses and executes s as a template over data, whose fields
-// are fields, and reports whether it uses .Port, or what is wrong with it.
-func checkTemplate(s string, data any, fields []string) (usesPort bool, problem string) {
-	t, err := template.New("t").Option("missingkey=error").Parse(s)
-	if err != nil {
-		return false, "invalid template: " + templateError(err)
-	}
-	w := templateWalk{fields: fields}
-	w.walk(t.Tree.Root, true)
-	for _, d := range t.Templates() {
-		if d != t && d.Tree != nil {
-			w.walk(d.Tree.Root, false)
-		}
-	}
-	if w.unknown != "" {
-		return false, fmt.Sprintf("invalid template: unknown field .%s; it may use .%s", w.unknown, strings.Join(fields, ", ."))
-	}
-	if w.hasRange {
-		// Range over an integer may loop for as long as the number says.
-		return false, "invalid template: range is not allowed in a command"
-	}
-	if err := t.Execute(&limitWriter{n: 1 << 16}, data); err != nil {
-		return false, "invalid template: " + templateError(err)
-	}
-	return w.usesPort, ""
-}
-
-func templateError(err error) string {
-	s := strings.TrimPrefix(err.Error(), "template: t:")
-	return strings.Replace(s, `executing "t" at `, "", 1)
-}
-
-type templateWalk struct {
-	fields             []string
-	usesPort, hasRange bool
-	unknown            string
-}
-
-// walk visits a template's parse tree. root says whether dot is still the
-// template data, which it stops being inside with and range.
-func (w *templateWalk) walk(n parse.Node, root bool) {
-	switch x := n.(type) {
-	case *parse.ListNode:
-		if x == nil {
-			return
-		}
-		for _, c := range x.Nodes {
-			w.walk(c, root)
-		}
-	case *parse.ActionNode:
-		w.walk(x.Pipe, root)
-	case *parse.PipeNode:
-		if x == nil {
-			return
-		}
-		for _, c := range x.Cmds {
-			w.walk(c, root)
-		}
-	case *parse.CommandNode:
-		for _, a := range x.Args {
-			w.walk(a, root)
-		}
-	case *parse.ChainNode:
-		w.walk(x.Node, root)
-	case *parse.FieldNode:
-		if root {
-			w.field(x.Ident[0])
-		}
-	case *parse.VariableNode:
-		if len(x.Ident) > 1 && x.Ident[0] == "$" {
-			w.field(x.Ident[1])
-		}
-	case *parse.IfNode:
-		w.walk(x.Pipe, root)
-		w.walk(x.List, root)
-		w.walk(x.ElseList, root)
-	case *parse.WithNode:
-		w.walk(x.Pipe, root)
-		w.walk(x.List, false)
-		w.walk(x.ElseList, root)
-	case *parse.RangeNode:
-		w.hasRange = true
-		w.walk(x.Pipe, root)
-	case *parse.TemplateNode:
-		w.walk(x.Pipe, root)
-	}
-}
-
-func (w *templateWalk) field(name string) {
-	if name == "Port" {
-		w.usesPort = true
-	}
-	if !slices.Contains(w.fields, name) && w.unknown == "" {
-		w.unknown = name
-	}
-}
-
-// limitWriter stops a template that writes more than any argv needs.
-type limitWriter struct{ n int }
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.n -= len(p); w.n < 0 {
-		return 0, fmt.Errorf("the template writes more than 64 KiB")
-	}
-	return len(p), nil
-}
-
-var _ io.Writer = (*limitWriter)(nil)
 
 func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	if _, err := provider.LookupRouter(r.Type); err != nil {
@@ -485,7 +376,7 @@ func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	}
 	if r.Listen == "" {
 		l.report(p+".listen", "required: the address users' traffic arrives on, such as 127.0.0.1:8080")
-	} else if err := hostPort(r.Listen, false); err != nil {
+	} else if err := upfactory.CheckAddr(r.Listen, false); err != nil {
 		l.report(p+".listen", "%v", err)
 	}
 	if !isToken(r.Cookie) {
@@ -585,7 +476,7 @@ func (l *loader) blueGreen(p string, bg *upfactory.BlueGreenStrategy) (analysisS
 		bg.PromotionRole = "approver"
 	}
 	if bg.Preview != "" {
-		if err := hostPort(bg.Preview, false); err != nil {
+		if err := upfactory.CheckAddr(bg.Preview, false); err != nil {
 			l.report(p+".preview", "%v", err)
 		}
 	}
@@ -636,27 +527,6 @@ func (l *loader) step(p string, st upfactory.Step) []bool {
 		}
 	}
 	return given
-}
-
-// hostPort checks a listen or dial address. Dial addresses (needHost) need
-// a host and a real port; a listen address may leave the host empty for
-// every interface and use port 0 for any free port.
-func hostPort(s string, needHost bool) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port, such as 127.0.0.1:8080", s)
-	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return fmt.Errorf("%q: the port must be a number from 0 to 65535", s)
-	}
-	if needHost && host == "" {
-		return fmt.Errorf("%q: needs a host, such as 127.0.0.1:%s", s, port)
-	}
-	if needHost && n == 0 {
-		return fmt.Errorf("%q: port 0 cannot be dialed", s)
-	}
-	return nil
 }
 
 // collide reports whether two listen addresses would compete for the same

@@ -243,7 +243,7 @@ func (s *Server) Open(ctx context.Context) error {
 		}
 		return s.App.Hold(ctx, service, now)
 	}
-	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: config.ValidVersion, Hold: hold})
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: upfactory.ValidVersion, Hold: hold})
 	if err := s.Engine.Open(ctx); err != nil {
 		s.Close(ctx, true)
 		return err
