@@ -31,6 +31,20 @@ type NotifierSpec struct {
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
+// Notification is the JSON a webhook receives for one rollout event.
+type Notification struct {
+	Event   string         `json:"event"`
+	Seq     int64          `json:"seq"`
+	Time    time.Time      `json:"time"`
+	Service string         `json:"service"`
+	Version string         `json:"version"`
+	Rollout string         `json:"rollout,omitempty"`
+	Actor   string         `json:"actor"`
+	Action  string         `json:"action"`
+	Reason  string         `json:"reason,omitempty"`
+	Values  map[string]any `json:"values,omitempty"`
+}
+
 // NotifyStore keeps where each notifier stands in the operation log.
 type NotifyStore interface {
 	// NotifyCursor is the seq of the last entry notifier name handled; 0

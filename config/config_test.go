@@ -137,7 +137,7 @@ var badCases = []struct {
 		want: []string{
 			`8:73 notifiers[0].secret: write it as ${NAME} and set the environment variable NAME: a secret stays out of the config file`,
 			`8:110 notifiers[0].events[1]: unknown event "exploded": want one of started, step, paused, approved, promoted, tripwire, rolled_back, completed`,
-			`9:12 notifiers[1].type: want slack or webhook, got "pager"`,
+			`9:12 notifiers[1].type: unknown notifier type "pager": want slack or webhook`,
 			`9:24 notifiers[1].url: want an http or https URL`,
 		},
 	},

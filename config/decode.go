@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/provider"
 )
 
 // pos is a place in the file; line 0 means none.
@@ -182,7 +183,7 @@ func (l *loader) decodeStruct(n ast.Node, v reflect.Value, path string) {
 	}
 	names, index := yamlFields(v.Type())
 	for _, e := range entries {
-		p := joinKey(path, e.key)
+		p := provider.JoinKey(path, e.key)
 		l.record(p, path, e)
 		i, ok := index[e.key]
 		if !ok {
@@ -229,7 +230,7 @@ func (l *loader) decodeMap(n ast.Node, v reflect.Value, path string) {
 	}
 	m := reflect.MakeMapWithSize(t, len(entries))
 	for _, e := range entries {
-		p := joinKey(path, e.key)
+		p := provider.JoinKey(path, e.key)
 		l.record(p, path, e)
 		elem := reflect.New(t.Elem()).Elem()
 		l.decode(e.value, elem, p)
@@ -288,7 +289,7 @@ func (l *loader) mapping(n ast.Node, path string) ([]entry, bool) {
 			continue
 		}
 		if first, dup := seen[key]; dup {
-			l.problem(joinKey(path, key), kp, "duplicate key %q; first set at line %d", key, first.line)
+			l.problem(provider.JoinKey(path, key), kp, "duplicate key %q; first set at line %d", key, first.line)
 			continue
 		}
 		seen[key] = kp
@@ -565,20 +566,6 @@ func yamlFields(t reflect.Type) ([]string, map[string]int) {
 }
 
 var bigInt = regexp.MustCompile(`^[-+]?[0-9]+$`)
-
-var simpleKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-
-// joinKey writes a map key that is not a plain name in brackets, so
-// versions["1.0.0"] is not mistaken for three nested keys.
-func joinKey(path, key string) string {
-	if !simpleKey.MatchString(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
 
 func describeType(t reflect.Type) string {
 	if t == durationType {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/inventory"
 	"github.com/upfactory/upfactory/policy"
 	"github.com/upfactory/upfactory/probe"
@@ -182,7 +183,7 @@ func (l *loader) intake(c *upfactory.Config) {
 		for _, k := range sortedKeys(c.Risk.Weights) {
 			var w risk.Weights
 			if err := w.Set(k, 0); err != nil {
-				l.report(joinKey("risk.weights", k), "%v", err)
+				l.report(provider.JoinKey("risk.weights", k), "%v", err)
 			}
 		}
 		_, errs := risk.WithOverrides(c.Risk.Weights)

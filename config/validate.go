@@ -10,11 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/internal/argtmpl"
-	"github.com/upfactory/upfactory/internal/supervise"
 	"github.com/upfactory/upfactory/notify"
 	"github.com/upfactory/upfactory/provider"
 )
@@ -254,54 +251,12 @@ func (l *loader) service(p string, s *upfactory.Service) {
 
 func (l *loader) target(p string, s *upfactory.Service) {
 	t := &s.Target
-	switch t.Type {
-	case "exec":
-		l.command(p, s)
-		if t.Versions != nil {
-			for _, v := range sortedKeys(t.Versions) {
-				vp := joinKey(p+".versions", v)
-				if err := upfactory.ValidVersion(v); err != nil {
-					l.report(vp, "%s", upfactory.ErrorMessage(err))
-				}
-				if len(t.Versions[v]) > 0 {
-					l.report(vp, "an exec allow-list takes no addresses: upfactory starts the instances (use type: static for servers that already run)")
-				}
-			}
-			if _, ok := t.Versions[s.StableVersion]; !ok && s.StableVersion != "" {
-				l.report(p+".versions", "the allow-list must include stable_version %q", s.StableVersion)
-			}
-		}
-	case "static":
-		if len(t.Command) > 0 {
-			l.report(p+".command", "only exec targets have a command: static versions already run at their addresses")
-		}
-		if len(t.Versions) == 0 {
-			l.report(p+".versions", "required for a static target: each version with the host:port addresses that serve it")
-			break
-		}
-		for _, v := range sortedKeys(t.Versions) {
-			vp := joinKey(p+".versions", v)
-			if err := upfactory.ValidVersion(v); err != nil {
-				l.report(vp, "%s", upfactory.ErrorMessage(err))
-			}
-			if len(t.Versions[v]) == 0 {
-				l.report(vp, "needs at least one host:port address")
-			}
-			for i, a := range t.Versions[v] {
-				if err := upfactory.CheckAddr(a, true); err != nil {
-					l.report(fmt.Sprintf("%s[%d]", vp, i), "%v", err)
-				}
-			}
-		}
-		if _, ok := t.Versions[s.StableVersion]; !ok && s.StableVersion != "" {
-			l.report(p+".versions", "stable_version %q has no addresses here", s.StableVersion)
-		}
-	case "":
+	if t.Type == "" {
 		l.report(p+".type", "required: %s", strings.Join(provider.TargetTypes(), " or "))
-	default:
-		if _, err := provider.LookupTarget(t.Type); err != nil {
-			l.report(p+".type", "%s", upfactory.ErrorMessage(err))
-		}
+	} else if tt, err := provider.LookupTarget(t.Type); err != nil {
+		l.report(p+".type", "%s", upfactory.ErrorMessage(err))
+	} else if tt.Validate != nil {
+		tt.Validate(s, l.section(p))
 	}
 	if t.Replicas < 1 || t.Replicas > 64 {
 		l.report(p+".replicas", "must be between 1 and 64, got %d", t.Replicas)
@@ -311,64 +266,17 @@ func (l *loader) target(p string, s *upfactory.Service) {
 	}
 }
 
-// program reports an exec target's program that cannot be run, as the
-// stable version would render it: a typo in a path must stop serve at
-// once, not leave a service with no instance behind its router.
-func (l *loader) program(p, arg0, dir string, data templateData) {
-	t, err := template.New("t").Option("missingkey=error").Parse(arg0)
-	if err != nil {
-		return // checkTemplate reported it
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil || b.Len() == 0 { // checkTemplate bounded its size
-		return
-	}
-	if _, err := supervise.Program(dir, b.String()); err != nil {
-		l.report(p, "cannot run version %q: %v", data.Version, err)
-	}
-}
+// section is where a provider reports on its section at p.
+func (l *loader) section(p string) provider.Problems { return provider.Prefixed(problems{l}, p) }
 
-// templateData is what a command template is executed against; the exec
-// target must offer the same fields.
-type templateData struct {
-	Port    int
-	Version string
-	Service string
-	Index   int
-}
+// problems is the loader as a provider's Problems, with full keys.
+type problems struct{ l *loader }
 
-var templateFields = []string{"Port", "Version", "Service", "Index"}
-
-func (l *loader) command(p string, s *upfactory.Service) {
-	t := &s.Target
-	data := templateData{Port: 40000, Version: s.StableVersion, Service: s.Name, Index: 0}
-	if len(t.Command) == 0 {
-		l.report(p+".command", "required for an exec target: the argv of one instance, with {{.Port}} where it should listen")
-	}
-	usesPort := false
-	for i, arg := range t.Command {
-		port, err := argtmpl.Check(arg, data, templateFields)
-		if err != "" {
-			l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", err)
-		}
-		usesPort = usesPort || port
-	}
-	if len(t.Command) > 0 && !usesPort {
-		l.report(p+".command", "no element uses {{.Port}}: upfactory picks each instance's port and must pass it to the command")
-	}
-	if l.checkFiles && len(t.Command) > 0 && !l.isBad(p+".command[0]") {
-		l.program(p+".command[0]", t.Command[0], t.Dir, data)
-	}
-	for _, k := range sortedKeys(t.Env) {
-		kp := joinKey(p+".env", k)
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			l.report(kp, "invalid environment variable name %q", k)
-		}
-		if _, err := argtmpl.Check(t.Env[k], data, templateFields); err != "" {
-			l.report(kp, "%s", err)
-		}
-	}
-}
+func (x problems) Report(key, format string, args ...any) { x.l.report(key, format, args...) }
+func (x problems) Has(key string) bool                     { return x.l.has(key) }
+func (x problems) Reported(key string) bool                { return x.l.isBad(key) }
+func (x problems) CheckFiles() bool                        { return x.l.checkFiles }
+func (x problems) Config() *upfactory.Config               { return x.l.cfg }
 
 func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	if _, err := provider.LookupRouter(r.Type); err != nil {
@@ -705,8 +613,8 @@ func (l *loader) notifiers(c *upfactory.Config) {
 			l.report(p+".name", "%q names another notifier already", n.Name)
 		}
 		seen[n.Name] = true
-		if types := notify.Types(); !slices.Contains(types, n.Type) {
-			l.report(p+".type", "want %s, got %q", strings.Join(types, " or "), n.Type)
+		if _, err := provider.LookupNotifier(n.Type); err != nil {
+			l.report(p+".type", "%s", upfactory.ErrorMessage(err))
 		}
 		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.report(p+".url", "want an http or https URL")
@@ -734,13 +642,17 @@ func (l *loader) flags(p string, s *upfactory.Service) {
 		uses = uses || st.Flag != nil
 	}
 	f := &s.Flags
-	switch {
-	case f.Type == "" && uses:
-		l.report(p+".flags", "required by the flag steps: {type: flagd-file, path: FILE} that flagd or an OpenFeature flagd provider reads")
-	case f.Type != "" && f.Type != "flagd-file":
-		l.report(p+".flags.type", "want flagd-file, got %q", f.Type)
-	case f.Type != "" && f.Path == "":
-		l.report(p+".flags.path", "required: the flagd flag-definition file upfactory writes")
+	if f.Type == "" {
+		if uses {
+			l.report(p+".flags", "required by the flag steps: {type: flagd-file, path: FILE} that flagd or an OpenFeature flagd provider reads")
+		}
+		return
+	}
+	fs, err := provider.LookupFlagStore(f.Type)
+	if err != nil {
+		l.report(p+".flags.type", "%s", upfactory.ErrorMessage(err))
+	} else if fs.Validate != nil {
+		fs.Validate(s, l.section(p+".flags"))
 	}
 }
 

@@ -8,9 +8,14 @@ import (
 )
 
 func init() {
-	provider.RegisterFlagStore(provider.FlagStore{Type: "flagd-file", New: func(svc *upfactory.Service) (upfactory.FlagStore, error) {
-		return File(svc.Flags.Path), nil
-	}})
+	provider.RegisterFlagStore(provider.FlagStore{Type: "flagd-file",
+		New: func(svc *upfactory.Service) (upfactory.FlagStore, error) { return File(svc.Flags.Path), nil },
+		Validate: func(svc *upfactory.Service, p provider.Problems) {
+			if svc.Flags.Path == "" {
+				p.Report("path", "required: the flagd flag-definition file upfactory writes")
+			}
+		},
+	})
 }
 
 // File is a flagd flag file as a flag store.

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/upfactory/upfactory"
+	"github.com/upfactory/upfactory/provider"
 )
 
 // Events maps the log's actions to the events notifiers receive.
@@ -54,45 +55,11 @@ var Events = map[string]string{
 // EventNames lists the events, for config validation.
 var EventNames = []string{"started", "step", "paused", "approved", "promoted", "tripwire", "rolled_back", "completed"}
 
-// formats encode a payload for each notifier type.
-var formats = map[string]func(Payload) ([]byte, error){
-	upfactory.NotifierWebhook: func(p Payload) ([]byte, error) { return json.Marshal(p) },
-	upfactory.NotifierSlack: func(p Payload) ([]byte, error) {
+func init() {
+	provider.RegisterNotifier(provider.Notifier{Type: upfactory.NotifierWebhook, Format: func(p upfactory.Notification) ([]byte, error) { return json.Marshal(p) }})
+	provider.RegisterNotifier(provider.Notifier{Type: upfactory.NotifierSlack, Format: func(p upfactory.Notification) ([]byte, error) {
 		return json.Marshal(map[string]string{"text": fmt.Sprintf("*%s* %s %s: %s (by %s, log #%d)", p.Service, p.Version, p.Event, p.Reason, p.Actor, p.Seq)})
-	},
-}
-
-// RegisterType adds a notifier type whose body format encodes; it panics
-// on a type registered twice, as a programming error at init.
-func RegisterType(typ string, format func(Payload) ([]byte, error)) {
-	if _, dup := formats[typ]; dup || typ == "" || format == nil {
-		panic("notify: notifier type " + typ + " registered twice, or without a name or format")
-	}
-	formats[typ] = format
-}
-
-// Types lists the notifier types, sorted.
-func Types() []string {
-	out := make([]string, 0, len(formats))
-	for t := range formats {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Payload is the JSON a webhook receives.
-type Payload struct {
-	Event   string         `json:"event"`
-	Seq     int64          `json:"seq"`
-	Time    time.Time      `json:"time"`
-	Service string         `json:"service"`
-	Version string         `json:"version"`
-	Rollout string         `json:"rollout,omitempty"`
-	Actor   string         `json:"actor"`
-	Action  string         `json:"action"`
-	Reason  string         `json:"reason,omitempty"`
-	Values  map[string]any `json:"values,omitempty"`
+	}})
 }
 
 // Sign is the signature of body sent at timestamp ts with secret:
@@ -126,13 +93,13 @@ func (s *Sender) wants(event string) bool {
 // error naming the status.
 func (s *Sender) Send(ctx context.Context, event string, e upfactory.LogEntry) error {
 	rollout, _ := e.Values["rollout"].(string)
-	p := Payload{Event: event, Seq: e.Seq, Time: e.Time, Service: e.Service, Version: e.Subject, Rollout: rollout,
+	p := upfactory.Notification{Event: event, Seq: e.Seq, Time: e.Time, Service: e.Service, Version: e.Subject, Rollout: rollout,
 		Actor: e.Actor, Action: e.Action, Reason: e.Reason, Values: e.Values}
-	format, ok := formats[s.Spec.Type]
-	if !ok {
-		return fmt.Errorf("%s: unknown notifier type %q", s.Spec.Name, s.Spec.Type)
+	nt, err := provider.LookupNotifier(s.Spec.Type)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Spec.Name, err)
 	}
-	body, err := format(p)
+	body, err := nt.Format(p)
 	if err != nil {
 		return err
 	}

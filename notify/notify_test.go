@@ -27,7 +27,7 @@ const secret = "s3cret-from-env"
 type receiver struct {
 	t        *testing.T
 	mu       sync.Mutex
-	got      []notify.Payload
+	got      []upfactory.Notification
 	keys     []string
 	attempts int
 	// fail answers 500 to the first fail attempts.
@@ -61,7 +61,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	var p notify.Payload
+	var p upfactory.Notification
 	if err := json.Unmarshal(body, &p); err != nil {
 		rc.t.Errorf("payload %s: %v", body, err)
 	}
@@ -72,10 +72,10 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // seen returns what the receiver got, under its lock.
-func (rc *receiver) seen() (attempts int, got []notify.Payload, keys []string) {
+func (rc *receiver) seen() (attempts int, got []upfactory.Notification, keys []string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return rc.attempts, append([]notify.Payload(nil), rc.got...), append([]string(nil), rc.keys...)
+	return rc.attempts, append([]upfactory.Notification(nil), rc.got...), append([]string(nil), rc.keys...)
 }
 
 func store(t *testing.T, actions ...string) *sqlite.DB {

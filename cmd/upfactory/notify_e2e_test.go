@@ -30,7 +30,7 @@ func TestWebhooksFollowARollout(t *testing.T) {
 		if !notify.Verify("hook-secret", r.Header.Get("X-Upfactory-Timestamp"), r.Header.Get("X-Upfactory-Signature"), body) {
 			bad = append(bad, string(body))
 		}
-		var p notify.Payload
+		var p upfactory.Notification
 		json.Unmarshal(body, &p)
 		events = append(events, p.Event)
 	}))
