@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
@@ -40,6 +41,34 @@ func CheckAddr(s string, dial bool) error {
 	}
 	if dial && n == 0 {
 		return fmt.Errorf("%q: port 0 cannot be dialed", s)
+	}
+	return nil
+}
+
+// IsToken reports whether s is an HTTP token (RFC 9110), as methods and
+// cookie names must be.
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckRoute checks a route as the router names them: "POST /checkout".
+func CheckRoute(r string) error {
+	method, path, ok := strings.Cut(r, " ")
+	if r == "" {
+		return fmt.Errorf("required: a route such as \"POST /checkout\"")
+	}
+	if !ok || !IsToken(method) || strings.ToUpper(method) != method || !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("%q is not a route: want a method and a path, such as \"POST /checkout\"", r)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/internal/argtmpl"
+	"github.com/upfactory/upfactory/provider"
 )
 
 // analysisDefaults fills what an analysis section leaves out.
@@ -32,18 +33,6 @@ func analysisDefaults(a *upfactory.AnalysisSpec) {
 		}
 	}
 }
-
-// builtinMetrics are the metrics the router and the exec target measure.
-var builtinMetrics = []string{
-	upfactory.MetricErrorRate, upfactory.MetricErrorRate4xx,
-	upfactory.MetricP50Latency, upfactory.MetricP95Latency, upfactory.MetricP99Latency,
-	upfactory.MetricRequestRate, upfactory.MetricEndpointErrors, upfactory.MetricConversion,
-	upfactory.MetricCPU, upfactory.MetricMemory,
-}
-
-var probeMetrics = []string{upfactory.MetricProbeFailures, upfactory.MetricProbeLatency}
-
-var providers = []string{upfactory.ProviderBuiltin, upfactory.ProviderPrometheus, upfactory.ProviderProbe, upfactory.ProviderExec}
 
 func (l *loader) analysis(p string, s *upfactory.Service, analysisSteps int) {
 	a := &s.Analysis
@@ -89,84 +78,22 @@ func (l *loader) analysis(p string, s *upfactory.Service, analysisSteps int) {
 }
 
 func (l *loader) check(p string, s *upfactory.Service, c *upfactory.Check, analysisSteps int) {
-	unit := ""
-	switch c.Provider {
-	case upfactory.ProviderBuiltin:
-		unit = upfactory.MetricUnit(c.Metric)
-		switch {
-		case c.Metric == "":
-			l.report(p+".metric", "required; one of: %s", strings.Join(builtinMetrics, ", "))
-			return
-		case !slices.Contains(builtinMetrics, c.Metric):
-			l.report(p+".metric", "unknown metric %q; the builtin provider knows: %s (use provider: prometheus or exec for others)", c.Metric, strings.Join(builtinMetrics, ", "))
-			return
-		}
-		switch c.Metric {
-		case upfactory.MetricConversion:
-			for _, f := range []struct{ key, v string }{{"numerator", c.Numerator}, {"denominator", c.Denominator}} {
-				if err := checkRoute(f.v); err != nil {
-					l.report(p+"."+f.key, "%v", err)
-				}
-			}
-		case upfactory.MetricCPU, upfactory.MetricMemory:
-			if s.Target.Type != "exec" {
-				l.report(p+".metric", "%s is read from the processes of an exec target; this service's target is %q (use provider: prometheus)", c.Metric, s.Target.Type)
-			}
-		}
-		if c.Metric != upfactory.MetricConversion && (c.Numerator != "" || c.Denominator != "") {
-			l.report(p+".numerator", "only the conversion metric takes numerator and denominator")
-		}
-	case upfactory.ProviderPrometheus:
-		unit = upfactory.MetricUnit(c.Metric)
-		switch {
-		case strings.TrimSpace(c.Query) == "":
-			l.report(p+".query", "required: a PromQL template giving one series per version, such as sum(rate(http_requests_total{version=\"{{.Version}}\",code=~\"5..\"}[{{.Window}}])) / sum(rate(http_requests_total{version=\"{{.Version}}\"}[{{.Window}}]))")
-		case l.cfg != nil && l.cfg.Prometheus == nil:
-			l.report(p+".provider", "provider prometheus needs a top-level prometheus: section with its address")
-		}
-		if msg := argtmpl.Fields(c.Query, "Service", "Version", "Pool", "Window"); msg != "" {
-			l.report(p+".query", "%s", msg)
-		}
-	case upfactory.ProviderProbe:
-		unit = upfactory.MetricUnit(c.Metric)
-		if !slices.Contains(probeMetrics, c.Metric) {
-			l.report(p+".metric", "the probe provider measures %s; got %q", strings.Join(probeMetrics, " or "), c.Metric)
-		}
-		var known []string
-		for _, j := range s.Compat.Journeys {
-			known = append(known, j.Name)
-		}
-		switch {
-		case c.Journey == "":
-			l.report(p+".journey", "required: the name of one of compat.journeys")
-		case !slices.Contains(known, c.Journey):
-			l.report(p+".journey", "no journey %q in compat.journeys (known: %s)", c.Journey, strings.Join(known, ", "))
-		}
-	case upfactory.ProviderExec:
-		unit = upfactory.MetricUnit(c.Metric)
-		if len(c.Command) == 0 || c.Command[0] == "" {
-			l.report(p+".command", "required: the argv of a command that prints the metric's value for one version")
-		}
-		for i, a := range c.Command {
-			if msg := argtmpl.Fields(a, "Service", "Version", "Pool", "Addr"); msg != "" {
-				l.report(fmt.Sprintf("%s.command[%d]", p, i), "%s", msg)
-			}
-		}
-	default:
-		l.report(p+".provider", "unknown provider %q; known: %s", c.Provider, strings.Join(providers, ", "))
+	mp, err := provider.LookupMetric(c.Provider)
+	if err != nil {
+		l.report(p+".provider", "%s", upfactory.ErrorMessage(err))
+		return
+	}
+	unit, ok := mp.Validate(s, c, l.section(p))
+	if !ok {
 		return
 	}
 	if c.Provider != upfactory.ProviderBuiltin && c.Metric == "" && c.Name == "" {
 		l.report(p+".name", "required: a name for the check (or a metric)")
 	}
-	if c.Provider != upfactory.ProviderPrometheus && c.Query != "" {
-		l.report(p+".query", "only provider prometheus takes a query")
-	}
-	if c.Provider != upfactory.ProviderProbe && c.Journey != "" {
-		l.report(p+".journey", "only provider probe takes a journey")
-	}
-	if c.Provider != upfactory.ProviderExec && len(c.Command) > 0 {
-		l.report(p+".command", "only provider exec takes a command")
+	for _, key := range slices.Sorted(maps.Keys(provider.MetricKeys())) {
+		if typ := provider.MetricKeys()[key]; typ != c.Provider && l.has(p+"."+key) {
+			l.report(p+"."+key, "only provider %s takes a %s", typ, key)
+		}
 	}
 	if c.Timeout < 0 {
 		l.report(p+".timeout", "must not be negative")
@@ -283,7 +210,7 @@ func (l *loader) mirror(p string, m *upfactory.MirrorSpec) {
 		m.MismatchLimit = v
 	}
 	for i, meth := range m.Methods {
-		if !isToken(meth) || strings.ToUpper(meth) != meth {
+		if !upfactory.IsToken(meth) || strings.ToUpper(meth) != meth {
 			l.report(fmt.Sprintf("%s.methods[%d]", p, i), "%q is not an HTTP method such as GET", meth)
 		}
 	}
@@ -293,18 +220,6 @@ func (l *loader) mirror(p string, m *upfactory.MirrorSpec) {
 	if m.MinCompared < 1 {
 		l.report(p+".min_compared", "must be at least 1, got %d", m.MinCompared)
 	}
-}
-
-// checkRoute checks a route as the router names them: "POST /checkout".
-func checkRoute(r string) error {
-	method, path, ok := strings.Cut(r, " ")
-	if r == "" {
-		return fmt.Errorf("required: a route such as \"POST /checkout\"")
-	}
-	if !ok || !isToken(method) || strings.ToUpper(method) != method || !strings.HasPrefix(path, "/") {
-		return fmt.Errorf("%q is not a route: want a method and a path, such as \"POST /checkout\"", r)
-	}
-	return nil
 }
 
 // parseLimit reads a limit in the metric's unit and returns it in the base

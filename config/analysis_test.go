@@ -94,7 +94,9 @@ var analysisBad = []struct {
 	want   []string
 }{
 	{"unknown provider", `{metric: error_rate, provider: datadog, max: 1%}`,
-		[]string{`provider: unknown provider "datadog"; known: builtin, prometheus, probe, exec`}},
+		[]string{`provider: unknown metric provider type "datadog": want builtin, exec, probe or prometheus`}},
+	{"a key of another provider", `{name: q, provider: exec, command: [./q], query: "up", journey: home, max: "1"}`,
+		[]string{`query: only provider prometheus takes a query`, `journey: only provider probe takes a journey`}},
 	{"prometheus without query", `{name: q, provider: prometheus, max: "1"}`,
 		[]string{`query: required: a PromQL template`}},
 	{"query with an unknown field", `{name: q, provider: prometheus, query: 'up{v="{{.Versoin}}"}', max: "1"}`,

@@ -129,6 +129,27 @@ var badCases = []struct {
 		},
 	},
 	{
+		name: "flag steps with a flag store of no type, and one without its path",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8080"}
+    strategy: {canary: {steps: [{flag: {name: new-cart, percent: 10}}, {weight: 100}]}}
+    flags: {type: launchdarkly}
+  - name: api
+    stable_version: v1
+    target: {type: exec, command: ["./api", "{{.Port}}"]}
+    router: {listen: "127.0.0.1:8081"}
+    strategy: {canary: {steps: [{flag: {name: new-cart, percent: 10}}, {weight: 100}]}}
+    flags: {type: flagd-file}
+`,
+		want: []string{
+			`7:19 services[0].flags.type: unknown flag store type "launchdarkly": want flagd-file`,
+			`13:5 services[1].flags.path: required: the flagd flag-definition file upfactory writes`,
+		},
+	},
+	{
 		name: "notifiers",
 		yaml: minimal + `notifiers:
   - {type: webhook, url: "https://hooks.example.com/upfactory", secret: plain-text-secret, events: [started, exploded]}

@@ -9,10 +9,10 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/inventory"
 	"github.com/upfactory/upfactory/policy"
 	"github.com/upfactory/upfactory/probe"
+	"github.com/upfactory/upfactory/provider"
 	"github.com/upfactory/upfactory/risk"
 )
 

@@ -273,10 +273,10 @@ func (l *loader) section(p string) provider.Problems { return provider.Prefixed(
 type problems struct{ l *loader }
 
 func (x problems) Report(key, format string, args ...any) { x.l.report(key, format, args...) }
-func (x problems) Has(key string) bool                     { return x.l.has(key) }
-func (x problems) Reported(key string) bool                { return x.l.isBad(key) }
-func (x problems) CheckFiles() bool                        { return x.l.checkFiles }
-func (x problems) Config() *upfactory.Config               { return x.l.cfg }
+func (x problems) Has(key string) bool                    { return x.l.has(key) }
+func (x problems) Reported(key string) bool               { return x.l.isBad(key) }
+func (x problems) CheckFiles() bool                       { return x.l.checkFiles }
+func (x problems) Config() *upfactory.Config              { return x.l.cfg }
 
 func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	if _, err := provider.LookupRouter(r.Type); err != nil {
@@ -287,7 +287,7 @@ func (l *loader) router(p string, r *upfactory.RouterSpec) {
 	} else if err := upfactory.CheckAddr(r.Listen, false); err != nil {
 		l.report(p+".listen", "%v", err)
 	}
-	if !isToken(r.Cookie) {
+	if !upfactory.IsToken(r.Cookie) {
 		l.report(p+".cookie", "invalid cookie name %q: use letters, digits and !#$%%&'*+-.^_`|~", r.Cookie)
 	}
 }
@@ -452,21 +452,6 @@ func collide(a, b string) bool {
 	}
 	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return ha == hb || wildcard(ha) || wildcard(hb)
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110), as cookie names must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -76,10 +76,10 @@ type FlagStore struct {
 // types it offers.
 type Metric struct {
 	Type string
-	// Validate checks check c of svc (keys relative to the check), fills
-	// what the type defaults, and returns the unit c's limits are written
-	// in (see upfactory.MetricUnit).
-	Validate func(svc *upfactory.Service, c *upfactory.Check, p Problems) (unit string)
+	// Validate checks check c of svc (keys relative to the check) and
+	// returns the unit c's limits are written in (see
+	// upfactory.MetricUnit); ok false when c is too wrong to check on.
+	Validate func(svc *upfactory.Service, c *upfactory.Check, p Problems) (unit string, ok bool)
 	// Keys are the check keys only this type takes (query, journey,
 	// command): the loader reports them on a check of another type.
 	Keys []string

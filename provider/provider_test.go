@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -10,6 +11,9 @@ import (
 	"github.com/upfactory/upfactory/provider"
 
 	_ "github.com/upfactory/upfactory/exec"
+	_ "github.com/upfactory/upfactory/flagd"
+	_ "github.com/upfactory/upfactory/measure"
+	_ "github.com/upfactory/upfactory/notify"
 	_ "github.com/upfactory/upfactory/proxy"
 	_ "github.com/upfactory/upfactory/static"
 )
@@ -20,6 +24,18 @@ func TestTheRegistryOffersEachType(t *testing.T) {
 	}
 	if got := strings.Join(provider.RouterTypes(), ","); got != "builtin" {
 		t.Errorf("router types %s", got)
+	}
+	if got := strings.Join(provider.MetricTypes(), ","); got != "builtin,exec,probe,prometheus" {
+		t.Errorf("metric providers %s", got)
+	}
+	if got := strings.Join(provider.FlagStoreTypes(), ","); got != "flagd-file" {
+		t.Errorf("flag stores %s", got)
+	}
+	if got := strings.Join(provider.NotifierTypes(), ","); got != "slack,webhook" {
+		t.Errorf("notifiers %s", got)
+	}
+	if keys := provider.MetricKeys(); keys["query"] != "prometheus" || keys["journey"] != "probe" || keys["command"] != "exec" {
+		t.Errorf("metric providers' own keys %v", keys)
 	}
 	if !provider.Owns("exec") || provider.Owns("static") || provider.Owns("nope") {
 		t.Error("exec starts its instances; static's are the user's")
@@ -34,6 +50,57 @@ func TestTheRegistryOffersEachType(t *testing.T) {
 		}
 	}()
 	provider.RegisterTarget(provider.Target{Type: "exec", New: func(*upfactory.Service, provider.TargetEnv) (upfactory.Target, error) { return nil, nil }})
+}
+
+func TestATypeWithoutItsFunctionsIsRefused(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a metric provider without Validate does not panic")
+		}
+	}()
+	provider.RegisterMetric(provider.Metric{Type: "datadog"})
+}
+
+// collect is a Problems that keeps what is reported, by full key.
+type collect map[string]string
+
+func (c collect) Report(key, format string, args ...any) { c[key] = fmt.Sprintf(format, args...) }
+func (c collect) Has(key string) bool                    { _, ok := c[key]; return ok }
+func (c collect) Reported(key string) bool               { _, ok := c[key]; return ok }
+func (c collect) CheckFiles() bool                       { return false }
+func (c collect) Config() *upfactory.Config              { return nil }
+
+func TestEachTargetChecksItsOwnKeys(t *testing.T) {
+	svc := &upfactory.Service{Name: "shop", StableVersion: "1.0.0", Target: upfactory.TargetSpec{Type: "static",
+		Command: []string{"./shop"}, Versions: map[string][]string{"1.0.0": {"127.0.0.1:0"}, "2.0.0": nil}}}
+	st, err := provider.LookupTarget("static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect{}
+	st.Validate(svc, provider.Prefixed(got, "services[0].target"))
+	for key, want := range map[string]string{
+		"services[0].target.command":              "only exec targets have a command",
+		`services[0].target.versions["1.0.0"][0]`: "port 0 cannot be dialed",
+		`services[0].target.versions["2.0.0"]`:    "needs at least one host:port address",
+	} {
+		if !strings.Contains(got[key], want) {
+			t.Errorf("%s: %q, want %q", key, got[key], want)
+		}
+	}
+	svc.Target = upfactory.TargetSpec{Type: "exec", Command: []string{"./shop", "{{.Host}}"}, Env: map[string]string{"A=B": "x"}}
+	et, _ := provider.LookupTarget("exec")
+	got = collect{}
+	et.Validate(svc, provider.Prefixed(got, "t"))
+	for key, want := range map[string]string{
+		"t.command[1]": "unknown field .Host",
+		"t.command":    "no element uses {{.Port}}",
+		`t.env["A=B"]`: "invalid environment variable name",
+	} {
+		if !strings.Contains(got[key], want) {
+			t.Errorf("%s: %q, want %q", key, got[key], want)
+		}
+	}
 }
 
 func TestAStaticTargetHasTheSizeOfItsAddresses(t *testing.T) {

@@ -59,7 +59,7 @@ func (x prefixed) key(k string) string {
 }
 
 func (x prefixed) Report(key, format string, args ...any) { x.p.Report(x.key(key), format, args...) }
-func (x prefixed) Has(key string) bool                     { return x.p.Has(x.key(key)) }
-func (x prefixed) Reported(key string) bool                { return x.p.Reported(x.key(key)) }
-func (x prefixed) CheckFiles() bool                        { return x.p.CheckFiles() }
-func (x prefixed) Config() *upfactory.Config               { return x.p.Config() }
+func (x prefixed) Has(key string) bool                    { return x.p.Has(x.key(key)) }
+func (x prefixed) Reported(key string) bool               { return x.p.Reported(x.key(key)) }
+func (x prefixed) CheckFiles() bool                       { return x.p.CheckFiles() }
+func (x prefixed) Config() *upfactory.Config              { return x.p.Config() }
