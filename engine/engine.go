@@ -563,31 +563,13 @@ func (e *Engine) reconcile(ctx context.Context, s *service) error {
 	if rollout.Active(st) {
 		activeCanary = st.Rollout.CanaryVersion
 	}
-	live := map[string]int{}
-	var toStop, routable []upfactory.Instance
+	var running []upfactory.Instance
 	for _, in := range insts {
-		if s.stopping[in.ID] || in.State == upfactory.InstanceStopped {
-			continue
+		if !s.stopping[in.ID] {
+			running = append(running, in)
 		}
-		switch {
-		case !d.Wants(in.Version):
-			toStop = append(toStop, in)
-			continue
-		case in.State == upfactory.InstanceFailed:
-			// A failed stable instance is replaced; a failed canary fails
-			// its rollout instead (the machine sees it) and is kept.
-			if in.Version != activeCanary && slices.Contains(d.Run, in.Version) {
-				toStop = append(toStop, in)
-				continue
-			}
-		default:
-			live[in.Version]++
-		}
-		routable = append(routable, in)
 	}
-	if len(d.Count) > 0 {
-		routable, toStop = surplus(d, routable, toStop)
-	}
+	routable, toStop, live := rollout.Replace(d, activeCanary, running)
 	for _, in := range toStop {
 		s.stopping[in.ID] = true
 	}
@@ -844,53 +826,3 @@ func (e *Engine) reconcileFlags(ctx context.Context, s *service) error {
 	return nil
 }
 
-// surplus takes out of routable, to be drained and stopped, the instances
-// a rolling update no longer needs: those of a version above its count.
-// Not-ready ones go first; a ready one goes only while the ready
-// instances left stay at least the update's size less d.Unavailable
-// (max_unavailable: with 0, an old instance stops only once its
-// replacement serves).
-func surplus(d rollout.Desired, routable, toStop []upfactory.Instance) ([]upfactory.Instance, []upfactory.Instance) {
-	size, ready := 0, 0
-	for _, n := range d.Count {
-		size += n
-	}
-	for _, in := range routable {
-		if in.State == upfactory.InstanceReady {
-			ready++
-		}
-	}
-	ordered := slices.Clone(routable)
-	slices.SortStableFunc(ordered, func(a, b upfactory.Instance) int {
-		return boolRank(b.State == upfactory.InstanceReady) - boolRank(a.State == upfactory.InstanceReady)
-	})
-	have := map[string]int{}
-	for _, in := range ordered {
-		have[in.Version]++
-	}
-	kept := make([]upfactory.Instance, 0, len(routable))
-	// From the end: the not-ready instances of a version first.
-	for i := len(ordered) - 1; i >= 0; i-- {
-		in := ordered[i]
-		n, counted := d.Count[in.Version]
-		isReady := in.State == upfactory.InstanceReady
-		if counted && have[in.Version] > n && (!isReady || ready-1 >= size-d.Unavailable) {
-			have[in.Version]--
-			if isReady {
-				ready--
-			}
-			toStop = append(toStop, in)
-			continue
-		}
-		kept = append(kept, in)
-	}
-	slices.Reverse(kept)
-	return kept, toStop
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"slices"
 	"time"
 
 	"github.com/upfactory/upfactory"
@@ -137,4 +138,89 @@ func Expire(st *upfactory.ServiceState, now time.Time) []upfactory.LogEntry {
 		r.KeepCanaryUntil = time.Time{}
 	}
 	return entries
+}
+
+// Replace decides, from the instances the target runs (less those already
+// stopping), which keep their place behind the router and which stop:
+// those of a version d no longer runs, failed ones of a version that must
+// serve (to be replaced: a failed canary of the active rollout is kept
+// instead, for the machine to fail its rollout), and, in a rolling
+// update, those beyond each version's count, as surplus allows. live
+// counts the instances of each version that are not failed, to start
+// what is missing.
+func Replace(d Desired, activeCanary string, insts []upfactory.Instance) (routable, toStop []upfactory.Instance, live map[string]int) {
+	live = map[string]int{}
+	for _, in := range insts {
+		if in.State == upfactory.InstanceStopped {
+			continue
+		}
+		switch {
+		case !d.Wants(in.Version):
+			toStop = append(toStop, in)
+			continue
+		case in.State == upfactory.InstanceFailed:
+			if in.Version != activeCanary && slices.Contains(d.Run, in.Version) {
+				toStop = append(toStop, in)
+				continue
+			}
+		default:
+			live[in.Version]++
+		}
+		routable = append(routable, in)
+	}
+	if len(d.Count) > 0 {
+		routable, toStop = surplus(d, routable, toStop)
+	}
+	return routable, toStop, live
+}
+
+// surplus takes out of routable, to be drained and stopped, the instances
+// a rolling update no longer needs: those of a version above its count.
+// Not-ready ones go first; a ready one goes only while the ready
+// instances left stay at least the update's size less d.Unavailable
+// (max_unavailable: with 0, an old instance stops only once its
+// replacement serves).
+func surplus(d Desired, routable, toStop []upfactory.Instance) ([]upfactory.Instance, []upfactory.Instance) {
+	size, ready := 0, 0
+	for _, n := range d.Count {
+		size += n
+	}
+	for _, in := range routable {
+		if in.State == upfactory.InstanceReady {
+			ready++
+		}
+	}
+	ordered := slices.Clone(routable)
+	slices.SortStableFunc(ordered, func(a, b upfactory.Instance) int {
+		return boolRank(b.State == upfactory.InstanceReady) - boolRank(a.State == upfactory.InstanceReady)
+	})
+	have := map[string]int{}
+	for _, in := range ordered {
+		have[in.Version]++
+	}
+	kept := make([]upfactory.Instance, 0, len(routable))
+	// From the end: the not-ready instances of a version first.
+	for i := len(ordered) - 1; i >= 0; i-- {
+		in := ordered[i]
+		n, counted := d.Count[in.Version]
+		isReady := in.State == upfactory.InstanceReady
+		if counted && have[in.Version] > n && (!isReady || ready-1 >= size-d.Unavailable) {
+			have[in.Version]--
+			if isReady {
+				ready--
+			}
+			toStop = append(toStop, in)
+			continue
+		}
+		kept = append(kept, in)
+	}
+	slices.Reverse(kept)
+	return kept, toStop
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
