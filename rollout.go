@@ -91,6 +91,10 @@ type Rollout struct {
 	// that no provider keeps (probe, exec, CPU and memory), by check
 	// index, so that a restarted server judges the step on all of them.
 	Samples map[int]JudgedSamples `json:"samples,omitempty"`
+	// LastLook is when the checks were last measured, or when the
+	// schedule of looks last began (a step's start), so that a restarted
+	// server keeps the interval rather than starting it over.
+	LastLook time.Time `json:"last_look,omitzero"`
 	// Flags are the percents the rollout's flag steps set, by flag name.
 	Flags map[string]int `json:"flags,omitempty"`
 	// HeldBy is why the rollout waits before its next expansion (a

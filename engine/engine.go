@@ -75,8 +75,7 @@ type service struct {
 	mu sync.Mutex
 	st *upfactory.ServiceState // last saved state; only replaced after a successful save
 
-	lastMeasured time.Time
-	meter        *measure.Meter
+	meter *measure.Meter
 	// mirrorBase is the mirror report when the mirror step mirrorStep
 	// (rollout ID/step index) began.
 	mirrorBase upfactory.MirrorReport
@@ -342,7 +341,11 @@ func (e *Engine) tick(ctx context.Context, s *service) error {
 		return err
 	}
 	s.mu.Lock()
-	plan, err := e.planLooks(ctx, s, e.opts.Now())
+	rid := ""
+	if s.st.Rollout != nil {
+		rid = s.st.Rollout.ID
+	}
+	plan, last, err := e.planLooks(ctx, s, e.opts.Now())
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -357,9 +360,12 @@ func (e *Engine) tick(ctx context.Context, s *service) error {
 	if err != nil {
 		return err
 	}
-	if r := next.Rollout; plan != nil && r != nil && r.ID == plan.rollout && r.StepStartedAt.Equal(plan.stepStarted) {
-		obs.Measurements = measured
-		r.Samples = s.meter.Samples(r.StepStartedAt) // saved with the state: a restart keeps them
+	if r := next.Rollout; r != nil && !r.Phase.Done() && r.ID == rid {
+		r.LastLook = last // saved with the state: a restart keeps the schedule
+		if plan != nil && r.ID == plan.rollout && r.StepStartedAt.Equal(plan.stepStarted) {
+			obs.Measurements = measured
+			r.Samples = s.meter.Samples(r.StepStartedAt) // and the samples
+		}
 	}
 	entries := rollout.Tick(s.Service, next, obs)
 	entries = append(entries, rollout.Expire(next, now)...)
@@ -394,18 +400,20 @@ type lookPlan struct {
 // planLooks decides, once per analysis interval while the canary takes
 // traffic, which checks to measure. The first measurement comes a full
 // interval after the canary began to take traffic, or after its step began.
-func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*lookPlan, error) {
+func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (p *lookPlan, last time.Time, err error) {
 	r := s.st.Rollout
-	due, last := rollout.LookDue(s.Service, r, s.lastMeasured, now)
-	s.lastMeasured = last
+	if r == nil {
+		return nil, time.Time{}, nil
+	}
+	due, last := rollout.LookDue(s.Service, r, r.LastLook, now)
 	if !due {
-		return nil, nil
+		return nil, last, nil
 	}
 	insts, err := s.Target.Instances(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
+		return nil, last, fmt.Errorf("listing instances of %s: %w", s.Service.Name, err)
 	}
-	p := &lookPlan{rollout: r.ID, stepStarted: r.StepStartedAt, now: now, looks: map[int]*measure.Look{},
+	p = &lookPlan{rollout: r.ID, stepStarted: r.StepStartedAt, now: now, looks: map[int]*measure.Look{},
 		pools: measure.Pools{Canary: r.CanaryVersion, Stable: r.StableVersion}}
 	for _, in := range insts {
 		if in.State != upfactory.InstanceReady || s.stopping[in.ID] {
@@ -430,9 +438,9 @@ func (e *Engine) planLooks(ctx context.Context, s *service, now time.Time) (*loo
 		}
 	}
 	if len(p.looks) == 0 {
-		return nil, nil
+		return nil, last, nil
 	}
-	return p, nil
+	return p, last, nil
 }
 
 // measure takes the planned measurements, every check at once, within the
@@ -472,7 +480,6 @@ func (e *Engine) observe(ctx context.Context, s *service, st *upfactory.ServiceS
 		obs.Verified = e.figures(s, st.StableVersion, r.FinishedAt, now)
 	}
 	if r == nil || r.Phase.Done() {
-		s.lastMeasured = time.Time{}
 		return obs, nil
 	}
 	if e.opts.Hold != nil {

@@ -246,3 +246,51 @@ func TestRollbackWindowKeepsPreviousWarmThenReleasesIt(t *testing.T) {
 		t.Errorf("last entry %s: %s", last.Action, last.Reason)
 	}
 }
+
+// The schedule of looks is saved with the rollout: a server that restarts
+// mid-analysis knows when the checks were last measured, and reads the
+// judged samples of the step so far.
+func TestARestartKeepsTheScheduleOfLooks(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	steps := []upfactory.Step{{Weight: ptr(20)}, {Analysis: &upfactory.AnalysisStep{Duration: upfactory.Duration(time.Hour)}}, {Weight: ptr(100)}}
+	h := MustHarness(t, db, steps)
+	if _, err := h.eng.StartRollout(context.Background(), "checkout", "2.0.0", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the analysis step", func(st *engine.Status) bool { return st.StepIndex == 1 })
+	var saved *upfactory.ServiceState
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := h.store.State(context.Background(), "checkout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A look taken in the step: a full interval after it began.
+		if r := st.Rollout; r != nil && r.StepIndex == 1 && r.LastLook.After(r.StepStartedAt) {
+			saved = st
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no look of the analysis step saved: %+v", st.Rollout)
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+	h.stop()
+
+	reopened, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	st, err := reopened.State(context.Background(), "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rollout.LastLook.Before(saved.Rollout.LastLook) {
+		t.Errorf("after the restart the last look is %v, want at least %v", st.Rollout.LastLook, saved.Rollout.LastLook)
+	}
+	due, last := rollout.LookDue(h.svc, st.Rollout, st.Rollout.LastLook, st.Rollout.LastLook.Add(50*time.Millisecond))
+	if due || !last.Equal(st.Rollout.LastLook) {
+		t.Errorf("half an interval after the saved look: due %v, last %v; want the schedule kept, not started over", due, last)
+	}
+}
