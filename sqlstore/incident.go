@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/upfactory/upfactory"
@@ -40,16 +39,18 @@ func (db *DB) OpenIncident(ctx context.Context, in *upfactory.Incident, entry up
 		if !stored.EndedAt.IsZero() {
 			ended = sql.NullString{String: stored.EndedAt.UTC().Format(time.RFC3339Nano), Valid: true}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO incidents (service, seq, started_at, ended_at, data) VALUES (?, ?, ?, ?, ?)`,
-			stored.Service, stored.Seq, stored.StartedAt.UTC().Format(time.RFC3339Nano), ended, string(body))
-		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return upfactory.Errorf(upfactory.ECONFLICT, "an incident was opened for log entry %d already", stored.Seq)
-			}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE seq = ?`, stored.Seq).Scan(&n); err != nil {
+			return fmt.Errorf("reading incidents: %w", err)
+		}
+		if n > 0 {
+			return upfactory.Errorf(upfactory.ECONFLICT, "an incident was opened for log entry %d already", stored.Seq)
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO incidents (service, seq, started_at, ended_at, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			stored.Service, stored.Seq, stored.StartedAt.UTC().Format(time.RFC3339Nano), ended, string(body)).Scan(&id); err != nil {
 			return fmt.Errorf("storing incident: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -34,13 +34,11 @@ func (db *DB) AddAction(ctx context.Context, a *upfactory.ReviewAction, entry up
 		if err != nil {
 			return upfactory.Errorf(upfactory.EINVALID, "review action cannot be written as JSON: %v", err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO review_actions (service, upgrade, seq, data) VALUES (?, ?, ?, ?)`,
-			stored.Service, stored.Upgrade, stored.Seq, string(body))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO review_actions (service, upgrade, seq, data) VALUES (?, ?, ?, ?) RETURNING id`,
+			stored.Service, stored.Upgrade, stored.Seq, string(body)).Scan(&id); err != nil {
 			return fmt.Errorf("storing review action: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -84,12 +84,8 @@ func (db *DB) SaveIntake(ctx context.Context, run *upfactory.IntakeRun, upsert [
 		if err != nil {
 			return fmt.Errorf("encoding intake run: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO intake_runs (started, finished, data) VALUES (?, ?, ?)`,
-			run.Started.UTC().Format(time.RFC3339Nano), run.Finished.UTC().Format(time.RFC3339Nano), string(body))
-		if err != nil {
-			return fmt.Errorf("recording intake run: %w", err)
-		}
-		if runID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO intake_runs (started, finished, data) VALUES (?, ?, ?) RETURNING id`,
+			run.Started.UTC().Format(time.RFC3339Nano), run.Finished.UTC().Format(time.RFC3339Nano), string(body)).Scan(&runID); err != nil {
 			return fmt.Errorf("recording intake run: %w", err)
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO candidates (id, risk, first_seen, last_seen, resolved_at, run_id, data)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/upfactory/upfactory"
@@ -28,10 +27,14 @@ func (db *DB) CreateToken(ctx context.Context, t *upfactory.Token, entry upfacto
 		if err != nil {
 			return err
 		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE name = ? AND revoked = 0`, t.Name).Scan(&n); err != nil {
+			return fmt.Errorf("reading tokens: %w", err)
+		}
+		if n > 0 {
+			return upfactory.Errorf(upfactory.ECONFLICT, "a token named %q exists already: revoke it first (upfactory token revoke %s)", t.Name, t.Name)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, hash, data) VALUES (?, ?, ?)`, t.Name, t.Hash, string(body)); err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return upfactory.Errorf(upfactory.ECONFLICT, "a token named %q exists already: revoke it first (upfactory token revoke %s)", t.Name, t.Name)
-			}
 			return fmt.Errorf("storing token %s: %w", t.Name, err)
 		}
 		return appendEntries(ctx, tx, pending)

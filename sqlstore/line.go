@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -150,13 +150,9 @@ func (db *DB) addRecord(ctx context.Context, kind, service, version string, at t
 	}
 	var id int64
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO line_records (kind, service, version, at, data) VALUES (?, ?, ?, ?, ?)`,
-			kind, service, version, at.UTC().Format(time.RFC3339Nano), string(body))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO line_records (kind, service, version, at, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			kind, service, version, at.UTC().Format(time.RFC3339Nano), string(body)).Scan(&id); err != nil {
 			return fmt.Errorf("storing %s of %s: %w", kind, service, err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		return appendEntries(ctx, tx, pending)
 	})

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -30,13 +30,9 @@ func (db *DB) SaveCompatRun(ctx context.Context, run *upfactory.CompatRun, entry
 	}
 	var id int64
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO compat_runs (candidate_id, key, started, outcome, data) VALUES (?, ?, ?, ?, ?)`,
-			run.CandidateID, run.Key, run.Started.UTC().Format(time.RFC3339Nano), run.Outcome, string(body))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO compat_runs (candidate_id, key, started, outcome, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			run.CandidateID, run.Key, run.Started.UTC().Format(time.RFC3339Nano), run.Outcome, string(body)).Scan(&id); err != nil {
 			return fmt.Errorf("storing compatibility run: %w", err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		return appendEntries(ctx, tx, pending)
 	})
