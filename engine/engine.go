@@ -832,4 +832,3 @@ func (e *Engine) reconcileFlags(ctx context.Context, s *service) error {
 	s.flags, s.flagErr = maps.Clone(r.Flags), ""
 	return nil
 }
-

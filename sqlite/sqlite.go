@@ -105,4 +105,3 @@ func dsn(abs string) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String()
 }
-
