@@ -1,6 +1,9 @@
 package upfactory
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // Config is the whole of upfactory.yaml after decoding and validation.
 type Config struct {
@@ -18,6 +21,26 @@ type Config struct {
 	Roles RolesConfig `yaml:"roles" json:"roles,omitzero"`
 	// Notifiers receive rollout events from the operation log.
 	Notifiers []NotifierSpec `yaml:"notifiers" json:"notifiers,omitempty"`
+	// Store says where state and the operation log are kept.
+	Store StoreConfig `yaml:"store" json:"-"`
+}
+
+// StoreConfig says where the store is: SQLite in the data directory (the
+// default, for one server) or PostgreSQL (for several).
+type StoreConfig struct {
+	// DSN is a PostgreSQL connection string, postgres://… or key=value
+	// pairs. A password is never written in the file: the whole DSN may
+	// be ${NAME}, read from the environment, or the password come from
+	// PGPASSWORD or ~/.pgpass, as libpq's do. Empty: SQLite.
+	DSN string `yaml:"dsn"`
+}
+
+// ResolvedDSN is the DSN with ${NAME} read from the environment.
+func (s StoreConfig) ResolvedDSN() string {
+	if name, ok := EnvRef(s.DSN); ok {
+		return os.Getenv(name)
+	}
+	return s.DSN
 }
 
 // Service returns the service named name, or nil.

@@ -150,6 +150,18 @@ var badCases = []struct {
 		},
 	},
 	{
+		name: "a store DSN with its password in the file",
+		yaml: minimal + `store: {dsn: "postgres://upfactory:hunter2@db.internal:5432/upfactory"}
+`,
+		want: []string{`7:14 store.dsn: has a password: write the DSN as ${NAME}`},
+	},
+	{
+		name: "a store DSN of another database",
+		yaml: minimal + `store: {dsn: "mysql://db.internal/upfactory"}
+`,
+		want: []string{`7:14 store.dsn: want a postgres:// URL, got mysql://`},
+	},
+	{
 		name: "notifiers",
 		yaml: minimal + `notifiers:
   - {type: webhook, url: "https://hooks.example.com/upfactory", secret: plain-text-secret, events: [started, exploded]}

@@ -9,7 +9,7 @@ import (
 
 // RestartNeeded lists what differs between a running config and a new one
 // that a running server cannot apply in place: its own listen address,
-// data dir and tick, the Prometheus client, which services it delivers,
+// data dir and tick, its store, the Prometheus client, which services it delivers,
 // and each delivered service's target and router, which own processes and
 // listening sockets. Everything else (inventories, feeds, policies,
 // schedules, risk weights, owners, strategies and analysis) applies on a
@@ -18,6 +18,9 @@ func RestartNeeded(old, new *upfactory.Config) []string {
 	var keys []string
 	if old.Server != new.Server {
 		keys = append(keys, "server")
+	}
+	if old.Store != new.Store {
+		keys = append(keys, "store")
 	}
 	if !reflect.DeepEqual(old.Prometheus, new.Prometheus) {
 		keys = append(keys, "prometheus")

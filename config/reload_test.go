@@ -31,6 +31,7 @@ services:
 		{"server listen", "listen: 127.0.0.1:7070", "listen: 127.0.0.1:7071", []string{"server"}},
 		{"router", "listen: 127.0.0.1:8080", "listen: 127.0.0.1:8081", []string{"services[shop].router"}},
 		{"target", "9001", "9002", []string{"services[shop].target"}},
+		{"store", "server: {listen: 127.0.0.1:7070}", "server: {listen: 127.0.0.1:7070}\nstore: {dsn: \"postgres://upfactory@db.internal/upfactory\"}", []string{"store"}},
 		{"a delivered service renamed", "name: shop", "name: store", []string{"services (delivered: [shop], now [store])"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

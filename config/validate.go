@@ -169,6 +169,7 @@ func (l *loader) validate(c *upfactory.Config) {
 	l.intake(c)
 	l.economics(c)
 	l.notifiers(c)
+	l.store(c)
 	l.cfg = c
 	if c.Prometheus != nil {
 		for _, err := range c.Prometheus.Validate() {
@@ -649,4 +650,43 @@ func boolCount(bs ...bool) int {
 		}
 	}
 	return n
+}
+
+// store checks where the store is: a PostgreSQL DSN without a password
+// written in the file.
+func (l *loader) store(c *upfactory.Config) {
+	dsn := c.Store.DSN
+	if dsn == "" {
+		return
+	}
+	if name, ok := upfactory.EnvRef(dsn); ok {
+		if !upfactory.ValidEnvName(name) {
+			l.report("store.dsn", "${%s} is not an environment variable name", name)
+		}
+		return
+	}
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		switch {
+		case err != nil:
+			l.report("store.dsn", "not a URL such as postgres://upfactory@db.internal:5432/upfactory: %v", strings.ReplaceAll(err.Error(), dsn, "the DSN"))
+		case u.Scheme != "postgres" && u.Scheme != "postgresql":
+			l.report("store.dsn", "want a postgres:// URL, got %s://", u.Scheme)
+		default:
+			if _, ok := u.User.Password(); ok {
+				l.report("store.dsn", "has a password: write the DSN as ${NAME} and set the environment variable NAME, or give the password in PGPASSWORD or ~/.pgpass")
+			}
+		}
+		return
+	}
+	for _, f := range strings.Fields(dsn) {
+		k, _, ok := strings.Cut(f, "=")
+		if !ok {
+			l.report("store.dsn", "want a postgres:// URL or key=value pairs such as host=db.internal dbname=upfactory")
+			return
+		}
+		if strings.EqualFold(k, "password") {
+			l.report("store.dsn", "has a password: write the DSN as ${NAME} and set the environment variable NAME, or give the password in PGPASSWORD or ~/.pgpass")
+		}
+	}
 }

@@ -73,7 +73,7 @@ func (db *DB) CompatRun(ctx context.Context, candidateID, key string) (*upfactor
 // CompatRuns returns the runs of candidateID ("" for all), newest first.
 func (db *DB) CompatRuns(ctx context.Context, candidateID string, limit int) ([]*upfactory.CompatRun, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT id, data FROM compat_runs WHERE ? = '' OR candidate_id = ? ORDER BY id DESC LIMIT ?`,
 		candidateID, candidateID, limit)

@@ -263,7 +263,7 @@ func (db *DB) AckCandidate(ctx context.Context, id string, ack upfactory.Candida
 // IntakeRuns returns the latest runs, newest first.
 func (db *DB) IntakeRuns(ctx context.Context, limit int) ([]*upfactory.IntakeRun, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT id, data FROM intake_runs ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"time"
@@ -242,3 +243,7 @@ func (db *DB) Save(ctx context.Context, st *upfactory.ServiceState, entries []up
 	pending.copyTo(entries)
 	return nil
 }
+
+// noLimit is a LIMIT that keeps every row, on every engine (SQLite takes
+// -1 for it, PostgreSQL refuses a negative one).
+const noLimit = math.MaxInt64

@@ -13,7 +13,7 @@ import (
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/compat"
 	"github.com/upfactory/upfactory/schema"
-	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/sqlstore"
 )
 
 func newCompatCmd(g *globals) *cobra.Command {
@@ -36,7 +36,7 @@ schema-drift check. Every cell is pass, fail, skipped or error, with its reason.
 The run is stored; while neither the candidate nor the services change, the
 stored run is shown again (--force runs anew).`,
 		Args: cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlstore.DB, args []string) error {
 			opts := compat.Options{Config: cfg, Store: db, Force: force, Actor: as,
 				Twin: compat.TargetTwin(cfg.Server.DataDir, nil), Schema: schemaCheck}
 			if !g.json() {
@@ -64,7 +64,7 @@ stored run is shown again (--force runs anew).`,
 		Use:   "show ID",
 		Short: "Show the latest compatibility runs of a candidate",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlstore.DB, args []string) error {
 			runs, err := db.CompatRuns(ctx, args[0], 1)
 			if err != nil {
 				return err

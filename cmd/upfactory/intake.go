@@ -14,8 +14,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/intake"
+	"github.com/upfactory/upfactory/postgres"
 	"github.com/upfactory/upfactory/risk"
 	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/sqlstore"
 )
 
 // openStore loads the config at cfgPath and opens its store.
@@ -27,11 +29,24 @@ func openStore(ctx context.Context, cfgPath string, stderr io.Writer) (*upfactor
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("creating data dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, db, nil
+}
+
+// openDB opens the store cfg names: PostgreSQL when store.dsn is set,
+// else SQLite in the data directory.
+func openDB(ctx context.Context, cfg *upfactory.Config) (*sqlstore.DB, error) {
+	if cfg.Store.DSN != "" {
+		dsn := cfg.Store.ResolvedDSN()
+		if dsn == "" {
+			return nil, upfactory.Errorf(upfactory.EINVALID, "store.dsn is %s, and that environment variable is not set", cfg.Store.DSN)
+		}
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
 }
 
 func newIntakeCmd(g *globals) *cobra.Command {
@@ -54,7 +69,7 @@ Malformed records, SBOMs, lockfiles and notes are listed as problems and
 skipped; the run goes on. Exit 0 when the run was stored (even with problems),
 1 when it could not be (nothing is changed then), 2 for a bad config.`,
 		Args: cobra.NoArgs,
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlstore.DB, args []string) error {
 			opts := intake.Options{Config: cfg, Store: db, Trigger: "cli"}
 			if !g.json() {
 				start := time.Now()
@@ -155,7 +170,7 @@ func truncate(s string, n int) string {
 func newCandidatesCmd(g *globals) *cobra.Command {
 	var cfgPath, service string
 	var all bool
-	list := withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
+	list := withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlstore.DB, args []string) error {
 		cands, err := db.Candidates(ctx, upfactory.CandidateFilter{Resolved: all, Service: service})
 		if err != nil {
 			return err
@@ -186,7 +201,7 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 		Use:   "show ID",
 		Short: "Show a candidate: versions, services, advisories, release-note highlights, risk",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlstore.DB, args []string) error {
 			c, err := db.Candidate(ctx, args[0])
 			if err != nil {
 				return err
@@ -222,7 +237,7 @@ is "needs_ack" and cannot leave intake until someone acknowledges them with
 		Use:   "ack ID --as NAME",
 		Short: "Acknowledge the breaking items of a candidate so it can leave intake",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlstore.DB, args []string) error {
 			c, err := intake.Ack(ctx, db, args[0], as, time.Now())
 			if err != nil {
 				return err
@@ -344,7 +359,7 @@ func newRiskCmd(g *globals) *cobra.Command {
 		Use:   "explain ID",
 		Short: "Print a candidate's risk formula with every input and weight",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, _ *upfactory.Config, db *sqlstore.DB, args []string) error {
 			c, err := db.Candidate(ctx, args[0])
 			if err != nil {
 				return err
@@ -396,7 +411,7 @@ func weightValue(w risk.Weights, key string) float64 {
 
 // withStore makes a command's RunE that loads the config at *cfgPath and
 // opens its store for as long as fn runs.
-func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error) func(*cobra.Command, []string) error {
+func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Config, db *sqlstore.DB, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		cfg, db, err := openStore(ctx, *cfgPath, cmd.ErrOrStderr())
@@ -411,7 +426,7 @@ func withStore(cfgPath *string, fn func(ctx context.Context, cfg *upfactory.Conf
 // withApp is withStore for commands that ask the application layer: the
 // config and the store, and no engine (nothing is delivered from here).
 func withApp(cfgPath *string, fn func(ctx context.Context, a *app.App, args []string) error) func(*cobra.Command, []string) error {
-	return withStore(cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+	return withStore(cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlstore.DB, args []string) error {
 		return fn(ctx, &app.App{Config: func() *upfactory.Config { return cfg }, Store: db}, args)
 	})
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
-	"github.com/upfactory/upfactory/sqlite"
 )
 
 func newLogCmd(g *globals) *cobra.Command {
@@ -35,7 +33,7 @@ func newLogCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				db, err := sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
+				db, err := openDB(ctx, cfg)
 				if err != nil {
 					return err
 				}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/policy"
-	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/sqlstore"
 )
 
 // reportPolicies checks the windows' plans now and prints the report.
@@ -120,7 +120,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Use:   "set --window NAME ID... [--manual] --as NAME",
 		Short: "Set the candidates of a window: in patch order, or as given with --manual (checked by policy check)",
 		Args:  cobra.ArbitraryArgs,
-		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlite.DB, args []string) error {
+		RunE: withStore(&cfgPath, func(ctx context.Context, cfg *upfactory.Config, db *sqlstore.DB, args []string) error {
 			if policy.FindWindow(cfg.Policies, window) == nil {
 				return usageErr("no change window %q in the config", window)
 			}

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -160,32 +157,8 @@ func TestSchemaCLISQLite(t *testing.T) {
 }
 
 func TestSchemaCLIPostgres(t *testing.T) {
-	server := os.Getenv("UPFACTORY_TEST_POSTGRES")
-	if server == "" {
-		const how = `UPFACTORY_TEST_POSTGRES is not set: this test needs PostgreSQL from the Debian package postgresql; start one with eval "$(scripts/postgres.sh start)"`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how + " (CI=true: not skipping)")
-		}
-		t.Skip(how)
-	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	name := "schema_cli_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	u, _ := url.Parse(server)
-	u.Path = "/" + name
-	dsn := u.String()
+	dsn := freshPostgres(t, "schema_cli")
 	exec := func(ddl string) {
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {

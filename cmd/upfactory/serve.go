@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,7 +26,7 @@ import (
 	"github.com/upfactory/upfactory/notify"
 	"github.com/upfactory/upfactory/promsource"
 	"github.com/upfactory/upfactory/provider"
-	"github.com/upfactory/upfactory/sqlite"
+	"github.com/upfactory/upfactory/sqlstore"
 )
 
 // Server is a whole `upfactory serve`: store, routers, targets, engine and
@@ -40,7 +39,7 @@ type Server struct {
 	Token      string
 	Logger     *slog.Logger
 
-	Store  *sqlite.DB
+	Store  *sqlstore.DB
 	Engine *engine.Engine
 	App    *app.App
 	API    *uhttp.Server
@@ -181,7 +180,7 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 	s.lock = lock
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Server.DataDir, "upfactory.db"))
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		s.Close(ctx, true)
 		return err
