@@ -42,7 +42,8 @@ var dialect = sqlstore.Dialect{
 		name       TEXT COLLATE "C" PRIMARY KEY,
 		applied_at TEXT NOT NULL
 	)`,
-	Lock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockKey),
+	Lock:      fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockKey),
+	NowMillis: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
 }
 
 func must(f fs.FS, err error) fs.FS {

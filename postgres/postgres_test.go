@@ -119,6 +119,13 @@ func TestTokenStore(t *testing.T) {
 	storetest.RunToken(t, func(t *testing.T) storetest.TokenStore { return fresh(t) })
 }
 
+func TestLeaseStore(t *testing.T) {
+	storetest.RunLease(t, func(t *testing.T) (*postgres.DB, func(t *testing.T) *postgres.DB) {
+		dsn := freshDSN(t)
+		return mustOpen(t, dsn), func(t *testing.T) *postgres.DB { return mustOpen(t, dsn) }
+	}, func(s *postgres.DB, l upfactory.Lease) upfactory.Store { return s.Fenced(l) })
+}
+
 // TestSeveralServers writes through three stores on one database, as
 // three serve replicas would, each from several goroutines: the advisory
 // lock keeps the log one chain, with no gap and no duplicate sequence.

@@ -42,6 +42,7 @@ var dialect = sqlstore.Dialect{
 		name       TEXT PRIMARY KEY,
 		applied_at TEXT NOT NULL
 	) STRICT`,
+	NowMillis: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
 	Busy: func(err error) error {
 		if e, ok := errors.AsType[*modernc.Error](err); ok && e.Code()&0xff == sqlite3.SQLITE_BUSY {
 			return fmt.Errorf("%w: %w", upfactory.Errorf(upfactory.EUNAVAILABLE,

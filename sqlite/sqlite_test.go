@@ -582,3 +582,10 @@ func TestTokenStore(t *testing.T) {
 		return MustOpen(t, filepath.Join(t.TempDir(), "upfactory.db"))
 	})
 }
+
+func TestLeaseStore(t *testing.T) {
+	storetest.RunLease(t, func(t *testing.T) (*sqlite.DB, func(t *testing.T) *sqlite.DB) {
+		path := filepath.Join(t.TempDir(), "upfactory.db")
+		return MustOpen(t, path), func(t *testing.T) *sqlite.DB { return MustOpen(t, path) }
+	}, func(s *sqlite.DB, l upfactory.Lease) upfactory.Store { return s.Fenced(l) })
+}

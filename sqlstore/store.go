@@ -36,6 +36,9 @@ type Dialect struct {
 	// serializes writers of every process (PostgreSQL's transaction
 	// advisory lock). SQLite's BEGIN IMMEDIATE does it already.
 	Lock string
+	// NowMillis is an SQL expression of the database's clock, in
+	// milliseconds since 1970: what leases are timed by.
+	NowMillis string
 	// Busy turns a driver error that means another process held the
 	// database for too long into one with code EUNAVAILABLE; nil: none.
 	Busy func(error) error
@@ -53,6 +56,9 @@ type DB struct {
 	writing chan struct{}
 
 	now func() time.Time // stamps updated_at columns
+
+	// fence, when set, is the lease every write is made under (Fenced).
+	fence *fence
 }
 
 var _ upfactory.Store = (*DB)(nil)
@@ -169,6 +175,9 @@ func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 		if _, err := tx.ExecContext(ctx, db.dialect.Lock); err != nil {
 			return fmt.Errorf("taking the write lock: %w", err)
 		}
+	}
+	if err := db.checkFence(ctx, tx); err != nil {
+		return err
 	}
 	if err := fn(tx); err != nil {
 		return err
