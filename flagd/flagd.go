@@ -13,8 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/google/renameio/v2"
 )
 
 // Schema is the flag-definition schema the file names.
@@ -79,24 +80,8 @@ func Write(path string, flags map[string]int) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if err := renameio.WriteFile(path, append(body, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing the flag file %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(body, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the flag file %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Fetcher downloads url feeds into a cache directory, asking the server
@@ -134,26 +136,10 @@ func (f *Fetcher) download(ctx context.Context, rawURL, file string, meta fetchM
 	now := time.Now().UTC()
 	meta = fetchMeta{URL: rawURL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: now}
 	data, _ := json.MarshalIndent(meta, "", "  ")
-	if err := writeFileAtomic(file+".meta.json", data); err != nil {
+	if err := renameio.WriteFile(file+".meta.json", data, 0o644); err != nil {
 		return Fetched{}, err
 	}
 	return Fetched{Path: file, Status: "downloaded", Fetched: now}, nil
-}
-
-func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".meta-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
 
 // redact drops a query string, which may carry a token, from a URL that
