@@ -146,7 +146,9 @@ type Readiness struct {
 
 // RouterSpec says how traffic reaches the versions.
 type RouterSpec struct {
-	// Type is "builtin": upfactory's own reverse proxy.
+	// Type is "builtin" (upfactory's own reverse proxy, inside serve) or
+	// "standalone" (the same proxy in its own process, `upfactory
+	// router`, which keeps serving while serve is down).
 	Type string `yaml:"type" json:"type"`
 	// Listen is the address users' traffic arrives on.
 	Listen string `yaml:"listen" json:"listen"`
@@ -157,6 +159,13 @@ type RouterSpec struct {
 	// DrainTimeout bounds how long a removed instance may finish its
 	// in-flight requests before it is stopped. Default 30s.
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	// API (standalone) is where the standalone router's control API
+	// answers: `upfactory router` serves it, serve drives the router there.
+	API string `yaml:"api" json:"api,omitempty"`
+	// Token (standalone) authenticates serve to that API, written
+	// ${NAME} and read from the environment. Required unless API is on
+	// loopback.
+	Token string `yaml:"token" json:"-"`
 }
 
 // Strategy is how a new version replaces the stable one: exactly one of

@@ -8,5 +8,6 @@ import (
 	_ "github.com/upfactory/upfactory/measure"
 	_ "github.com/upfactory/upfactory/notify"
 	_ "github.com/upfactory/upfactory/proxy"
+	_ "github.com/upfactory/upfactory/routerd"
 	_ "github.com/upfactory/upfactory/static"
 )

@@ -241,7 +241,7 @@ func (l *loader) service(p string, s *upfactory.Service) {
 		l.report(p+".stable_version", "%s", upfactory.ErrorMessage(err))
 	}
 	l.target(p+".target", s)
-	l.router(p+".router", &s.Router)
+	l.router(p+".router", s)
 	steps := l.strategy(p+".strategy", &s.Strategy)
 	l.flags(p, s)
 	if s.Strategy.Rolling != nil && s.Target.Type != "" && !provider.Owns(s.Target.Type) {
@@ -279,9 +279,14 @@ func (x problems) Reported(key string) bool               { return x.l.isBad(key
 func (x problems) CheckFiles() bool                       { return x.l.checkFiles }
 func (x problems) Config() *upfactory.Config              { return x.l.cfg }
 
-func (l *loader) router(p string, r *upfactory.RouterSpec) {
-	if _, err := provider.LookupRouter(r.Type); err != nil {
+func (l *loader) router(p string, s *upfactory.Service) {
+	r := &s.Router
+	if rt, err := provider.LookupRouter(r.Type); err != nil {
 		l.report(p+".type", "%s", upfactory.ErrorMessage(err))
+	} else if rt.Validate != nil {
+		rt.Validate(s, l.section(p))
+	} else if r.API != "" || r.Token != "" {
+		l.report(p+".api", "only a standalone router has a control API; a %s router is driven in-process", r.Type)
 	}
 	if r.Listen == "" {
 		l.report(p+".listen", "required: the address users' traffic arrives on, such as 127.0.0.1:8080")

@@ -205,7 +205,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCmd(g), newDemoCmd(g), newRolloutCmd(g), newLogCmd(g), newShopCmd(g), newVersionCmd(g))
 	root.AddCommand(newScanCmd(g), newIntakeCmd(g), newCandidatesCmd(g), newRiskCmd(g), newPolicyCmd(g), newPlanCmd(g), newCompatCmd(g), newSchemaCmd(g), newReloadCmd(g))
-	root.AddCommand(newBoardCmd(g), newPreflightCmd(g), newDrillCmd(g), newServicesCmd(g), newIncidentCmd(g), newDoraCmd(g), newReadoutCmd(g), newReviewCmd(g), newTokenCmd(g), newCommsCmd(g))
+	root.AddCommand(newBoardCmd(g), newPreflightCmd(g), newDrillCmd(g), newServicesCmd(g), newIncidentCmd(g), newDoraCmd(g), newReadoutCmd(g), newReviewCmd(g), newTokenCmd(g), newCommsCmd(g), newRouterCmd(g))
 	return root
 }
 

@@ -6,5 +6,6 @@ import (
 	_ "github.com/upfactory/upfactory/exec"
 	_ "github.com/upfactory/upfactory/flagd"
 	_ "github.com/upfactory/upfactory/proxy"
+	_ "github.com/upfactory/upfactory/routerd"
 	_ "github.com/upfactory/upfactory/static"
 )
