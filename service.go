@@ -61,6 +61,10 @@ type ServerConfig struct {
 	DataDir string `yaml:"data_dir" json:"data_dir"`
 	// TickInterval is how often the engine re-evaluates each rollout. Default 250ms.
 	TickInterval Duration `yaml:"tick_interval" json:"tick_interval"`
+	// Lease is how long the leader among the servers sharing the store
+	// leads without renewing: a follower takes over within it when the
+	// leader dies. Default 10s.
+	Lease Duration `yaml:"lease" json:"lease"`
 }
 
 // Service is one deployable thing with an owner, a place in the service
@@ -148,7 +152,8 @@ type Readiness struct {
 type RouterSpec struct {
 	// Type is "builtin" (upfactory's own reverse proxy, inside serve) or
 	// "standalone" (the same proxy in its own process, `upfactory
-	// router`, which keeps serving while serve is down).
+	// router`, which keeps serving while serve is down) or "haproxy" (a
+	// user's HAProxy, driven through its runtime API).
 	Type string `yaml:"type" json:"type"`
 	// Listen is the address users' traffic arrives on.
 	Listen string `yaml:"listen" json:"listen"`
@@ -166,6 +171,11 @@ type RouterSpec struct {
 	// ${NAME} and read from the environment. Required unless API is on
 	// loopback.
 	Token string `yaml:"token" json:"-"`
+	// Socket (haproxy) is the path of HAProxy's admin socket (`stats
+	// socket PATH level admin`), and Backend the backend whose servers
+	// upfactory adds, weighs, drains and removes through it.
+	Socket  string `yaml:"socket" json:"socket,omitempty"`
+	Backend string `yaml:"backend" json:"backend,omitempty"`
 }
 
 // Strategy is how a new version replaces the stable one: exactly one of
@@ -583,6 +593,7 @@ const (
 	DefaultInterval       = 5 * time.Second
 	DefaultMinSamples     = 20
 	DefaultTickInterval   = 250 * time.Millisecond
+	DefaultLease          = 10 * time.Second
 	DefaultAlpha          = 0.05
 	DefaultScorePass      = 95
 	DefaultScoreMarginal  = 75

@@ -34,6 +34,7 @@ func TestLoadExample(t *testing.T) {
 			Listen:       "127.0.0.1:7070",
 			DataDir:      filepath.Join(dir, ".upfactory"),
 			TickInterval: dur(250 * time.Millisecond),
+			Lease:        dur(10 * time.Second),
 		},
 		Services: []*upfactory.Service{{
 			Name:          "checkout",

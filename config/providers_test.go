@@ -5,6 +5,7 @@ package config_test
 import (
 	_ "github.com/upfactory/upfactory/exec"
 	_ "github.com/upfactory/upfactory/flagd"
+	_ "github.com/upfactory/upfactory/haproxy"
 	_ "github.com/upfactory/upfactory/measure"
 	_ "github.com/upfactory/upfactory/notify"
 	_ "github.com/upfactory/upfactory/proxy"

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/notify"
@@ -21,6 +22,7 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 	setDefault(&c.Server.DataDir, upfactory.DefaultDataDir)
 	c.Server.DataDir = resolve(baseDir, c.Server.DataDir)
 	setDefault(&c.Server.TickInterval, upfactory.Duration(upfactory.DefaultTickInterval))
+	setDefault(&c.Server.Lease, upfactory.Duration(upfactory.DefaultLease))
 	for _, s := range c.Services {
 		if s == nil {
 			continue
@@ -153,6 +155,9 @@ func (l *loader) report(path string, format string, args ...any) {
 func (l *loader) validate(c *upfactory.Config) {
 	if err := upfactory.CheckAddr(c.Server.Listen, false); err != nil {
 		l.report("server.listen", "%v", err)
+	}
+	if c.Server.Lease < upfactory.Duration(300*time.Millisecond) {
+		l.report("server.lease", "must be at least 300ms: a leader renews it every third of it")
 	}
 	if c.Server.TickInterval <= 0 {
 		l.report("server.tick_interval", "must be more than 0")

@@ -78,6 +78,20 @@ else
   echo "test.sh: flagd's evaluator is not installed: the flag-file test skips (npm @openfeature/flagd-core; Debian packages nodejs, npm)" >&2
 fi
 
+echo "== HAProxy for the haproxy router tests"
+# Debian's haproxy, run by the tests themselves (each its own, on a
+# loopback port with an admin socket in a temp dir).
+if ! command -v haproxy >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy >/dev/null || true
+fi
+if ! command -v haproxy >/dev/null; then
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "test.sh: haproxy (Debian package haproxy) could not be installed; with CI=true nothing may skip" >&2
+    exit 1
+  fi
+  echo "test.sh: haproxy is not installed: the HAProxy router tests skip (Debian package haproxy)" >&2
+fi
+
 echo "== go vet"
 go vet ./...
 

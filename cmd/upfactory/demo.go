@@ -197,9 +197,9 @@ func runDemo(ctx context.Context, out io.Writer, rate float64, keep bool) (*demo
 		defer cancel()
 		srv.Close(sctx, true)
 	}()
-	client := uhttp.NewClient(srv.API.URL(), "")
+	client := uhttp.NewClient(srv.URL(), "")
 	routerURL := "http://" + cfg.Services[0].Router.Listen
-	p("  API %s, router %s", srv.API.URL(), routerURL)
+	p("  API %s, router %s", srv.URL(), routerURL)
 
 	if err := waitReady(ctx, client, cfg.Services[0].StableVersion, 30*time.Second); err != nil {
 		return nil, err

@@ -181,7 +181,9 @@ func (s *served) start(t *testing.T, extraArgs ...string) {
 		resp, err := http.Get(s.api + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		select {
 		case err := <-s.waitDone:

@@ -76,7 +76,7 @@ func TestSecretsAreNeverShown(t *testing.T) {
 			defer s.Close(ctx, true)
 			for _, path := range []string{"/healthz", "/metrics", "/api/v1/services", "/api/v1/services/checkout", "/api/v1/log", "/api/v1/log/verify",
 				"/api/v1/candidates", "/api/v1/intake/runs", "/api/v1/config"} {
-				resp, err := http.Get(s.API.URL() + path)
+				resp, err := http.Get(s.URL() + path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -88,7 +88,7 @@ func TestSecretsAreNeverShown(t *testing.T) {
 				leaks("GET "+path, string(body))
 			}
 			// A failed authentication is logged without what was sent.
-			req, _ := http.NewRequest(http.MethodPost, s.API.URL()+"/api/v1/config/reload", strings.NewReader("{}"))
+			req, _ := http.NewRequest(http.MethodPost, s.URL()+"/api/v1/config/reload", strings.NewReader("{}"))
 			req.Header.Set("Authorization", "Bearer "+promPassword)
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				resp.Body.Close()

@@ -7,6 +7,8 @@ import (
 	"github.com/upfactory/upfactory/app"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -39,12 +41,27 @@ type Server struct {
 	Token      string
 	Logger     *slog.Logger
 
-	Store  *sqlstore.DB
-	Engine *engine.Engine
-	App    *app.App
-	API    *uhttp.Server
+	Store *sqlstore.DB
+	// Replica names this server among those sharing the store. Default
+	// the host name and the data dir, stable across restarts.
+	Replica string
+	Engine  *engine.Engine
+	App     *app.App
+	API     *uhttp.Server
 
 	lock *dirlock.Lock // this server's hold on the data dir
+
+	// front answers on server.listen whether this server leads or not:
+	// health here, the rest by the API once leading (leading), or
+	// forwarded to the leader meanwhile.
+	front   *http.Server
+	frontLn net.Listener
+	leading atomic.Pointer[http.Handler]
+	lease   atomic.Pointer[upfactory.Lease] // as last read or renewed
+	ready   atomic.Bool                     // Open is done: leading, or following a known leader
+	// Lost receives why, when this server lost the lease it led by: it
+	// must stop, since its writes are fenced from then on.
+	Lost chan error
 	// routerStops stop the routers and wait for them.
 	routerStops []func()
 	cancel      context.CancelFunc
@@ -186,14 +203,51 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 	s.Store = db
+	if s.Replica == "" {
+		s.Replica = defaultReplica(cfg.Server.DataDir)
+	}
+	s.Lost = make(chan error, 1)
+	if err := s.openFront(cfg.Server.Listen); err != nil {
+		s.Close(ctx, true)
+		return err
+	}
+	s.holder.API = s.URL()
+	if err := s.lock.Update(s.holder); err != nil {
+		s.Logger.Warn("data dir lock file", "err", err) // the lock itself holds
+	}
+	l, held, err := db.AcquireLease(ctx, leaseName, s.Replica, s.frontLn.Addr().String(), cfg.Server.Lease.D())
+	if err != nil {
+		s.Close(ctx, true)
+		return err
+	}
+	s.lease.Store(&l)
+	if held {
+		if err := s.lead(ctx, l); err != nil {
+			s.Close(ctx, true)
+			return err
+		}
+	} else {
+		s.Logger.Info("another server leads: following it, and forwarding the API to it", "replica", s.Replica, "leader", l.Holder, "leader_api", l.Addr)
+	}
+	s.wg.Go(func() { s.campaign(ctx, held) })
+	s.ready.Store(true)
+	return nil
+}
+
+// lead starts what only the leader runs: the routers and targets, the
+// engine, the API and the background loops, on the store fenced by l.
+func (s *Server) lead(ctx context.Context, l upfactory.Lease) error {
+	cfg := s.cfg()
+	db := s.Store.Fenced(l)
+	s.Logger.Info("leading", "replica", s.Replica, "lease_token", l.Token)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var runtimes []engine.Runtime
 	var prom *promsource.Source
 	if cfg.Prometheus != nil {
+		var err error
 		if prom, err = promsource.New(*cfg.Prometheus); err != nil {
-			db.Close()
 			return fmt.Errorf("prometheus: %w", err)
 		}
 	}
@@ -213,7 +267,6 @@ func (s *Server) Open(ctx context.Context) error {
 		// Each router and target names its component and service itself.
 		router, stopRouter, err := provider.NewRouter(ctx, svc, provider.RouterEnv{Logger: s.Logger})
 		if err != nil {
-			s.Close(ctx, true)
 			return err
 		}
 		s.routerStops = append(s.routerStops, stopRouter)
@@ -222,12 +275,10 @@ func (s *Server) Open(ctx context.Context) error {
 		}
 		target, err := provider.NewTarget(svc, provider.TargetEnv{DataDir: cfg.Server.DataDir, Logger: s.Logger, Event: record})
 		if err != nil {
-			s.Close(ctx, true)
 			return err
 		}
 		flags, err := provider.NewFlagStore(svc)
 		if err != nil {
-			s.Close(ctx, true)
 			return err
 		}
 		rt := engine.Runtime{Service: svc, Target: target, Router: router, Prometheus: prom, Flags: flags}
@@ -244,21 +295,14 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: upfactory.ValidVersion, Hold: hold})
 	if err := s.Engine.Open(ctx); err != nil {
-		s.Close(ctx, true)
 		return err
 	}
 	reg.MustRegister(healthCollector{s.Engine})
 	s.App = &app.App{Config: s.cfg, Store: db, Engine: s.Engine}
 	s.API = &uhttp.Server{App: s.App, Store: db, Token: s.Token, Gatherer: reg, Logger: s.Logger.With("component", "api"),
 		Intake: &uhttp.Intake{Store: db, Run: s.RunIntake}, Config: &uhttp.Config{Status: s.ConfigStatus, Reload: s.Reload}}
-	if err := s.API.Open(cfg.Server.Listen); err != nil {
-		s.Close(ctx, true)
-		return err
-	}
-	s.holder.API = s.API.URL()
-	if err := s.lock.Update(s.holder); err != nil {
-		s.Logger.Warn("data dir lock file", "err", err) // the lock itself holds
-	}
+	h := s.API.Handler()
+	s.leading.Store(&h)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -269,7 +313,6 @@ func (s *Server) Open(ctx context.Context) error {
 	if len(cfg.Notifiers) > 0 {
 		senders, err := notify.NewSenders(cfg.Notifiers)
 		if err != nil {
-			s.Close(ctx, true)
 			return err
 		}
 		f := &notify.Follower{Store: db, Senders: senders, Logger: s.Logger.With("component", "notify")}
@@ -285,8 +328,8 @@ func (s *Server) Open(ctx context.Context) error {
 // instances are stopped too; without, they keep running to be re-adopted.
 func (s *Server) Close(ctx context.Context, stopInstances bool) error {
 	var errs []error
-	if s.API != nil {
-		errs = append(errs, s.API.Close(ctx))
+	if s.front != nil {
+		errs = append(errs, s.front.Shutdown(ctx))
 	}
 	if s.Engine != nil {
 		errs = append(errs, s.Engine.Close(ctx, stopInstances))
@@ -318,7 +361,7 @@ func (g *globals) logger() *slog.Logger {
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	var cfgPath string
+	var cfgPath, replica string
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "serve -c upfactory.yaml",
@@ -331,14 +374,14 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			s := &Server{Config: cfg, ConfigPath: cfgPath, Token: g.token, Logger: g.logger()}
+			s := &Server{Config: cfg, ConfigPath: cfgPath, Token: g.token, Logger: g.logger(), Replica: replica}
 			if err := s.Open(ctx); err != nil {
 				if _, ok := errors.AsType[*dirlock.HeldError](err); ok {
 					return &exitError{code: exitUsage, err: err}
 				}
 				return err
 			}
-			s.Logger.Info("upfactory serving", "api", s.API.URL(), "services", len(cfg.Services), "data_dir", cfg.Server.DataDir,
+			s.Logger.Info("upfactory serving", "api", s.URL(), "replica", s.Replica, "leader", s.leading.Load() != nil, "services", len(cfg.Services), "data_dir", cfg.Server.DataDir,
 				"auth", map[bool]string{true: "bearer token required for changes", false: "none (set --api-token to require one)"}[g.token != ""])
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -348,6 +391,12 @@ func newServeCmd(g *globals) *cobra.Command {
 				select {
 				case <-ctx.Done():
 					break serving
+				case err := <-s.Lost:
+					s.Logger.Error("stopping: this server lost the lease it led by", "err", err)
+					sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+					defer cancel()
+					s.Close(sctx, false) // the instances stay, for the new leader to adopt
+					return err
 				case <-hup:
 					s.Reload(ctx, "signal:SIGHUP") // a refusal is logged, the old config kept
 				}
@@ -360,6 +409,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "upfactory.yaml", "config file")
 	cmd.Flags().BoolVar(&keep, "keep-instances", false, "on shutdown leave instances running, for the next start to re-adopt")
+	cmd.Flags().StringVar(&replica, "replica", "", "this server's name among those sharing the store (default: host name and data dir)")
 	return cmd
 }
 
