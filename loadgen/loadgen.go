@@ -142,7 +142,14 @@ func do(ctx context.Context, c *http.Client, base string, q Request) outcome {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return outcome{at: time.Now(), status: resp.StatusCode, version: resp.Header.Get("X-Upfactory-Served-By")}
+	// The version that answered, as upfactory's router says, or else as
+	// the bundled shop says itself (behind a router that adds nothing,
+	// such as HAProxy).
+	version := resp.Header.Get("X-Upfactory-Served-By")
+	if version == "" {
+		version = resp.Header.Get("X-Shop-Version")
+	}
+	return outcome{at: time.Now(), status: resp.StatusCode, version: version}
 }
 
 func (r *Result) record(o outcome) {

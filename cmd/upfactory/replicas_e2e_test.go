@@ -14,6 +14,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/engine"
+	"github.com/upfactory/upfactory/haproxy/haproxytest"
 )
 
 // health reads a server's GET /api/v1/health.
@@ -29,12 +30,18 @@ func health(t *testing.T, api string) (Health, error) {
 }
 
 // TestTwoServersSurviveKillingTheLeader runs two serve replicas on one
-// PostgreSQL, with the data plane in a standalone router process, under
-// steady load. The leader is killed with SIGKILL mid-rollout: the other
-// takes over within the lease time, re-adopts the instances, and the
-// rollout resumes at the same step and completes; no request fails and
-// the log verifies with no gap or duplicate.
+// PostgreSQL, with the data plane apart from them (the standalone router
+// process, or Debian's HAProxy), under steady load. The leader is killed
+// with SIGKILL mid-rollout: the other takes over within the lease time,
+// re-adopts the instances, and the rollout resumes at the same step and
+// completes; no request fails and the log verifies with no gap or
+// duplicate.
 func TestTwoServersSurviveKillingTheLeader(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) { killTheLeader(t, "standalone") })
+	t.Run("haproxy", func(t *testing.T) { killTheLeader(t, "haproxy") })
+}
+
+func killTheLeader(t *testing.T, kind string) {
 	dsn := freshPostgres(t, "replicas_e2e")
 	t.Setenv("UPFACTORY_E2E_STORE", dsn)
 	dir := t.TempDir()
@@ -53,6 +60,15 @@ func TestTwoServersSurviveKillingTheLeader(t *testing.T) {
 		ports[i] = p
 	}
 	routerPort, routerAPI := ports[2], ports[3]
+	router := fmt.Sprintf(`{type: standalone, listen: "127.0.0.1:%s", api: "127.0.0.1:%s"}`, routerPort, routerAPI)
+	checks := "\n      checks:\n        - {metric: error_rate, max: 1%, for: 2s}"
+	var hap *haproxytest.Instance
+	if kind == "haproxy" {
+		hap = haproxytest.Start(t)
+		routerPort = strings.TrimPrefix(hap.URL, "http://127.0.0.1:")
+		router = fmt.Sprintf(`{type: haproxy, listen: "127.0.0.1:%s", socket: %q, backend: be}`, routerPort, hap.Socket)
+		checks = "" // HAProxy keeps its own counts: no builtin checks, and the steps need none
+	}
 	replica := func(name, apiPort string) *served {
 		d := filepath.Join(dir, name)
 		cfg := fmt.Sprintf(`server: {listen: "127.0.0.1:%s", data_dir: %q, tick_interval: 100ms, lease: 2s}
@@ -66,16 +82,14 @@ services:
       command: [%q, "shop", "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"]
       replicas: 2
       readiness: {path: /healthz, timeout: 8s}
-    router: {type: standalone, listen: "127.0.0.1:%s", api: "127.0.0.1:%s"}
+    router: %s
     strategy:
       canary:
         steps:%s
     analysis:
       interval: 1s
-      min_samples: 10
-      checks:
-        - {metric: error_rate, max: 1%%, for: 2s}
-`, apiPort, filepath.Join(d, "data"), gatesOff, binary, routerPort, routerAPI, steps)
+      min_samples: 10%s
+`, apiPort, filepath.Join(d, "data"), gatesOff, binary, router, steps, checks)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -87,27 +101,9 @@ services:
 	}
 	a, b := replica("a", ports[0]), replica("b", ports[1])
 
-	router := exec.Command(binary, "router", "-c", a.cfg, "--state-dir", filepath.Join(dir, "router"))
-	routerErr := &lockedBuffer{}
-	router.Stderr = routerErr
-	if err := router.Start(); err != nil {
-		t.Fatal(err)
+	if kind == "standalone" {
+		startRouter(t, a.cfg, filepath.Join(dir, "router"), routerAPI)
 	}
-	t.Cleanup(func() {
-		router.Process.Signal(syscall.SIGTERM)
-		router.Wait()
-		if t.Failed() {
-			t.Logf("router stderr:\n%s", routerErr)
-		}
-	})
-	eventually(t, "the standalone router's API", 20*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://127.0.0.1:" + routerAPI + "/v1/pools")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
 
 	a.start(t)
 	t.Cleanup(func() { a.stop(t) })
@@ -181,4 +177,31 @@ services:
 	if seen["20"] != 1 || seen["50"] != 1 || seen["100"] != 1 {
 		t.Errorf("weight steps logged %v, want each once", seen)
 	}
+}
+
+// startRouter runs `upfactory router -c cfg` until the test ends, and
+// waits for its control API on port api.
+func startRouter(t *testing.T, cfg, stateDir, api string) {
+	t.Helper()
+	router := exec.Command(binary, "router", "-c", cfg, "--state-dir", stateDir)
+	routerErr := &lockedBuffer{}
+	router.Stderr = routerErr
+	if err := router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		router.Process.Signal(syscall.SIGTERM)
+		router.Wait()
+		if t.Failed() {
+			t.Logf("router stderr:\n%s", routerErr)
+		}
+	})
+	eventually(t, "the standalone router's API", 20*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://127.0.0.1:" + api + "/v1/pools")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
 }
