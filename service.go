@@ -171,11 +171,22 @@ type RouterSpec struct {
 	// ${NAME} and read from the environment. Required unless API is on
 	// loopback.
 	Token string `yaml:"token" json:"-"`
+	// TLS (builtin, standalone) terminates TLS on listen with this
+	// certificate, HTTP/2 and HTTP/1.1 by ALPN; a renewed certificate is
+	// read again at the next handshake, without dropping a connection.
+	// Without it the router speaks HTTP/1.1 and cleartext HTTP/2 (h2c).
+	TLS *TLSSpec `yaml:"tls" json:"tls,omitempty"`
 	// Socket (haproxy) is the path of HAProxy's admin socket (`stats
 	// socket PATH level admin`), and Backend the backend whose servers
 	// upfactory adds, weighs, drains and removes through it.
 	Socket  string `yaml:"socket" json:"socket,omitempty"`
 	Backend string `yaml:"backend" json:"backend,omitempty"`
+}
+
+// TLSSpec names a PEM certificate (with its chain) and its key.
+type TLSSpec struct {
+	Cert string `yaml:"cert" json:"cert"`
+	Key  string `yaml:"key" json:"key"`
 }
 
 // Strategy is how a new version replaces the stable one: exactly one of

@@ -163,6 +163,11 @@ var badCases = []struct {
 		want: []string{`7:14 store.dsn: want a postgres:// URL, got mysql://`},
 	},
 	{
+		name: "a router certificate without its key",
+		yaml: strings.Replace(minimal, `router: {listen: "127.0.0.1:8080"}`, `router: {listen: "127.0.0.1:8080", tls: {cert: web.pem}}`, 1),
+		want: []string{`5:40 services[0].router.tls: needs both cert and key`},
+	},
+	{
 		name: "notifiers",
 		yaml: minimal + `notifiers:
   - {type: webhook, url: "https://hooks.example.com/upfactory", secret: plain-text-secret, events: [started, exploded]}

@@ -38,6 +38,14 @@ func setDefaults(c *upfactory.Config, baseDir string) {
 			s.Flags.Path = resolve(baseDir, s.Flags.Path)
 		}
 		r := &s.Router
+		if r.TLS != nil {
+			if r.TLS.Cert != "" {
+				r.TLS.Cert = resolve(baseDir, r.TLS.Cert)
+			}
+			if r.TLS.Key != "" {
+				r.TLS.Key = resolve(baseDir, r.TLS.Key)
+			}
+		}
 		setDefault(&r.Type, "builtin")
 		setDefault(&r.Cookie, upfactory.DefaultCookie)
 		setDefault(&r.DrainTimeout, upfactory.Duration(upfactory.DefaultDrainTimeout))

@@ -356,6 +356,12 @@ func (r *Router) Drain(ctx context.Context, addr string) error {
 // the per-version stats only upfactory's own router keeps.
 func validate(svc *upfactory.Service, p provider.Problems) {
 	r := svc.Router
+	if r.API != "" || r.Token != "" {
+		p.Report("api", "only a standalone router has a control API; HAProxy is driven through its admin socket")
+	}
+	if r.TLS != nil {
+		p.Report("tls", "HAProxy terminates TLS itself: give the certificate to its bind line (crt), not here")
+	}
 	switch {
 	case r.Socket == "":
 		p.Report("socket", "required for an haproxy router: the path of HAProxy's admin socket (stats socket PATH level admin)")

@@ -198,12 +198,18 @@ func (f forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.Body = req.Body
 		}
 		out.URL.Host = b.addr
+		if isGRPC(req) {
+			return b.h2c().RoundTrip(out)
+		}
 		return b.transport.RoundTrip(out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	resp.Header[HeaderServedBy] = c.served.servedBy
+	if isGRPC(req) {
+		watchGRPC(c, resp)
+	}
 	return resp, nil
 }
 

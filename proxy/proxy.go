@@ -12,6 +12,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,6 +50,10 @@ type Options struct {
 	// Logger receives configuration changes and server errors, never
 	// per-request lines. Default slog.Default().
 	Logger *slog.Logger
+	// TLS, when set, makes Serve terminate TLS with it (HTTP/2 and
+	// HTTP/1.1 by ALPN); without, Serve speaks HTTP/1.1 and cleartext
+	// HTTP/2 (h2c, with prior knowledge) on the same port.
+	TLS *tls.Config
 }
 
 // Proxy routes HTTP requests to the pools of one service's versions.
@@ -57,6 +62,7 @@ type Proxy struct {
 	sticky  bool
 	cookie  string
 	log     *slog.Logger
+	tls     *tls.Config
 	// preview is the version the preview listener sends requests to.
 	preview atomic.Pointer[string]
 
@@ -114,6 +120,7 @@ func New(opts Options) *Proxy {
 	}
 	p := &Proxy{
 		service:  opts.Service,
+		tls:      opts.TLS,
 		sticky:   opts.Sticky,
 		cookie:   cookie,
 		log:      log,
@@ -204,6 +211,23 @@ type backend struct {
 	dialer *net.Dialer
 	// transport carries the requests the fast path does not take.
 	transport *http.Transport
+	// h2cTransport carries gRPC over cleartext HTTP/2; made on the first
+	// gRPC call.
+	h2cMu        sync.Mutex
+	h2cTransport *http.Transport
+}
+
+// h2c is the transport of gRPC calls to b.
+func (b *backend) h2c() *http.Transport {
+	b.h2cMu.Lock()
+	defer b.h2cMu.Unlock()
+	if b.h2cTransport == nil {
+		t := newTransport(b.dialer)
+		t.Protocols = new(http.Protocols)
+		t.Protocols.SetUnencryptedHTTP2(true)
+		b.h2cTransport = t
+	}
+	return b.h2cTransport
 }
 
 func newBackend(addr string) *backend {
@@ -220,6 +244,11 @@ func newBackend(addr string) *backend {
 func (b *backend) closeIdleConns() {
 	b.closeIdle()
 	b.transport.CloseIdleConnections()
+	b.h2cMu.Lock()
+	defer b.h2cMu.Unlock()
+	if b.h2cTransport != nil {
+		b.h2cTransport.CloseIdleConnections()
+	}
 }
 
 // acquire counts a request in flight to b, unless b was removed: checking
@@ -567,9 +596,18 @@ func (p *Proxy) serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 		// Requests keep ctx's values but not its end: shutdown lets them finish.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Protocols:   new(http.Protocols),
 	}
+	srv.Protocols.SetHTTP1(true)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if p.tls != nil {
+		srv.Protocols.SetHTTP2(true)
+		srv.TLSConfig = p.tls.Clone()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving proxy on %s: %w", ln.Addr(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func init() {
-	provider.RegisterRouter(provider.Router{Type: "builtin", New: provision})
+	provider.RegisterRouter(provider.Router{Type: "builtin", New: provision, Validate: Validate})
 }
 
 var (
@@ -32,7 +33,12 @@ func provision(ctx context.Context, svc *upfactory.Service, env provider.RouterE
 			return nil, nil, fmt.Errorf("router of %s: listening on %s: %w", svc.Name, svc.Router.Listen, err)
 		}
 	}
-	p := New(Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie, Logger: env.Logger})
+	opts, err := OptionsOf(svc, env.Logger)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	p := New(opts)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -56,4 +62,38 @@ func provision(ctx context.Context, svc *upfactory.Service, env provider.RouterE
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
 	return p, stop, nil
+}
+
+// OptionsOf is the proxy of svc's router section: the built-in router's,
+// or the standalone one's.
+func OptionsOf(svc *upfactory.Service, log *slog.Logger) (Options, error) {
+	o := Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie, Logger: log}
+	if t := svc.Router.TLS; t != nil {
+		cfg, err := TLSConfig(t.Cert, t.Key)
+		if err != nil {
+			return o, fmt.Errorf("router of %s: %w", svc.Name, err)
+		}
+		o.TLS = cfg
+	}
+	return o, nil
+}
+
+// Validate checks the keys of the router section the proxy reads: a
+// certificate and its key together. The standalone router checks them too.
+func Validate(svc *upfactory.Service, p provider.Problems) {
+	r := svc.Router
+	if svc.Router.Type == "builtin" && (r.API != "" || r.Token != "") {
+		p.Report("api", "only a standalone router has a control API; the builtin router is driven in-process")
+	}
+	if t := r.TLS; t != nil {
+		if t.Cert == "" || t.Key == "" {
+			p.Report("tls", "needs both cert and key: PEM files of the certificate (with its chain) and its private key")
+			return
+		}
+		if p.CheckFiles() {
+			if _, err := TLSConfig(t.Cert, t.Key); err != nil {
+				p.Report("tls", "%v", err)
+			}
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/provider"
+	"github.com/upfactory/upfactory/proxy"
 )
 
 func init() {
@@ -157,6 +158,7 @@ func (c *Client) read(path string, q url.Values, out any) {
 // validate checks a standalone router's own keys: where its control API
 // answers, and a token unless that is on loopback.
 func validate(svc *upfactory.Service, p provider.Problems) {
+	proxy.Validate(svc, p)
 	r := svc.Router
 	if r.API == "" {
 		p.Report("api", "required for a standalone router: the host:port of its control API, such as 127.0.0.1:7171")

@@ -63,8 +63,11 @@ func Serve(ctx context.Context, svc *upfactory.Service, opts Options) error {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return fmt.Errorf("router state of %s: %w", svc.Name, err)
 	}
-	r := &Router{svc: svc, state: statePath(opts.StateDir, svc.Name), log: log.With("service", svc.Name),
-		proxy: proxy.New(proxy.Options{Service: svc.Name, Sticky: svc.Router.Sticky, Cookie: svc.Router.Cookie, Logger: log})}
+	popts, err := proxy.OptionsOf(svc, log)
+	if err != nil {
+		return err
+	}
+	r := &Router{svc: svc, state: statePath(opts.StateDir, svc.Name), log: log.With("service", svc.Name), proxy: proxy.New(popts)}
 	if svc.Router.Token != "" {
 		r.token = resolve(svc.Router.Token)
 		if r.token == "" {
@@ -75,7 +78,6 @@ func Serve(ctx context.Context, svc *upfactory.Service, opts Options) error {
 		return err
 	}
 	traffic, api := opts.Traffic, opts.API
-	var err error
 	if traffic == nil {
 		if traffic, err = net.Listen("tcp", svc.Router.Listen); err != nil {
 			return fmt.Errorf("router of %s: listening on %s: %w", svc.Name, svc.Router.Listen, err)
