@@ -48,6 +48,11 @@ type Options struct {
 	// Hold, when set, says why a running rollout of service must not take
 	// more traffic now (a freeze); "" when nothing holds it.
 	Hold func(ctx context.Context, service string, now time.Time) string
+	// LeaseLost, when set, is told when a write failed because the
+	// store is fenced by a lease another server took (ErrLeaseLost): the
+	// engine stops ticking at once, since every decision after would be
+	// thrown away, and the caller hands over.
+	LeaseLost func(error)
 }
 
 // Engine drives the rollouts of a set of services.
@@ -68,6 +73,7 @@ type Engine struct {
 	// pending holds entries Record could not append yet.
 	pendingMu sync.Mutex
 	pending   []upfactory.LogEntry
+	lostOnce  sync.Once
 }
 
 type service struct {
@@ -198,7 +204,12 @@ func (e *Engine) Run(ctx context.Context) {
 				case <-e.ctx.Done():
 					return
 				case <-t.C:
-					if err := e.tick(e.ctx, s); err != nil && e.ctx.Err() == nil {
+					err := e.tick(e.ctx, s)
+					switch {
+					case err == nil || e.ctx.Err() != nil:
+					case errors.Is(err, upfactory.ErrLeaseLost):
+						return // fenced: see lostLease
+					default:
 						e.logger.Error("tick failed", "service", s.Service.Name, "err", err)
 					}
 				}
@@ -210,6 +221,23 @@ func (e *Engine) Run(ctx context.Context) {
 	case <-e.ctx.Done():
 	}
 	e.loops.Wait()
+}
+
+// lostLease stops the engine when err says its store is fenced by a
+// lease another server took: every decision after would be thrown away.
+func (e *Engine) lostLease(err error) {
+	if !errors.Is(err, upfactory.ErrLeaseLost) {
+		return
+	}
+	e.lostOnce.Do(func() {
+		e.logger.Error("stopping: this server's lease was taken, and with it the right to write", "err", err)
+		if e.cancel != nil {
+			e.cancel()
+		}
+		if e.opts.LeaseLost != nil {
+			e.opts.LeaseLost(err)
+		}
+	})
 }
 
 // Close stops the loops and waits for drains in progress. With
@@ -283,6 +311,7 @@ func (e *Engine) record(entries ...upfactory.LogEntry) error {
 		ctx = context.WithoutCancel(ctx) // entries from shutting down still count
 	}
 	if err := e.store.AppendLog(ctx, entries); err != nil {
+		e.lostLease(err)
 		return fmt.Errorf("appending %s to the operation log: %w", entries[0].Action, err)
 	}
 	return nil
@@ -324,6 +353,7 @@ func (e *Engine) commit(ctx context.Context, s *service, next *upfactory.Service
 		return nil
 	}
 	if err := e.store.Save(ctx, next, entries); err != nil {
+		e.lostLease(err)
 		return fmt.Errorf("saving state of %s: %w", s.Service.Name, err)
 	}
 	s.st = next

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -293,4 +294,68 @@ func TestARestartKeepsTheScheduleOfLooks(t *testing.T) {
 	if due || !last.Equal(st.Rollout.LastLook) {
 		t.Errorf("half an interval after the saved look: due %v, last %v; want the schedule kept, not started over", due, last)
 	}
+}
+
+// An engine whose store is fenced by a lease another server took stops at
+// its next write, and says so.
+func TestALostLeaseStopsTheEngine(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, _, err := db.AcquireLease(ctx, "engine", "a", "", 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &upfactory.Service{
+		Name: "checkout", StableVersion: "1.0.0",
+		Target:   upfactory.TargetSpec{Type: "static", Versions: map[string][]string{"1.0.0": {backend(t, false)}, "2.0.0": {backend(t, false)}}, Readiness: upfactory.Readiness{Path: "/healthz", Timeout: upfactory.Duration(5 * time.Second), Interval: upfactory.Duration(20 * time.Millisecond)}},
+		Router:   upfactory.RouterSpec{Type: "builtin"},
+		Strategy: upfactory.Strategy{Canary: &upfactory.CanaryStrategy{Steps: []upfactory.Step{{Weight: ptr(100)}}}},
+		Analysis: upfactory.AnalysisSpec{Interval: upfactory.Duration(100 * time.Millisecond), MinSamples: 5},
+	}
+	p := proxy.New(proxy.Options{Service: svc.Name})
+	target, err := static.New(svc, static.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 4)
+	eng := engine.New(db.Fenced(l), []engine.Runtime{{Service: svc, Target: target, Router: p, Metrics: p}},
+		engine.Options{Tick: 20 * time.Millisecond, LeaseLost: func(err error) { lost <- err }})
+	if err := eng.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx, false)
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	// Another server takes the lease once it expires.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, held, err := db.AcquireLease(ctx, "engine", "b", "", time.Hour); err != nil {
+			t.Fatal(err)
+		} else if held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b never took the lease")
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+	// The engine's next write fails, and it stops. A rollout start is a
+	// write too: it is refused.
+	if _, err := eng.StartRollout(ctx, "checkout", "2.0.0", "alice"); !errors.Is(err, upfactory.ErrLeaseLost) {
+		t.Errorf("a rollout start on an engine whose lease was taken: %v, want ErrLeaseLost", err)
+	}
+	select {
+	case err := <-lost:
+		if !errors.Is(err, upfactory.ErrLeaseLost) {
+			t.Errorf("LeaseLost got %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the engine never said it lost its lease")
+	}
+	<-done // Run returns: the engine ticks no more
 }

@@ -293,7 +293,7 @@ func (s *Server) lead(ctx context.Context, l upfactory.Lease) error {
 		}
 		return s.App.Hold(ctx, service, now)
 	}
-	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: upfactory.ValidVersion, Hold: hold})
+	s.Engine = engine.New(db, runtimes, engine.Options{Logger: s.Logger, Tick: cfg.Server.TickInterval.D(), ValidVersion: upfactory.ValidVersion, Hold: hold, LeaseLost: s.lost})
 	if err := s.Engine.Open(ctx); err != nil {
 		return err
 	}
