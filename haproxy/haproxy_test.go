@@ -15,6 +15,7 @@ import (
 	"github.com/upfactory/upfactory/haproxy"
 	"github.com/upfactory/upfactory/haproxy/haproxytest"
 	"github.com/upfactory/upfactory/provider"
+	"github.com/upfactory/upfactory/provider/providertest"
 	"github.com/upfactory/upfactory/routertest"
 )
 
@@ -107,7 +108,7 @@ func TestValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := problems{}
+	got := providertest.Problems{}
 	rt.Validate(&upfactory.Service{Router: upfactory.RouterSpec{Type: "haproxy", Socket: "run/admin.sock", Backend: "be/x"},
 		Analysis: upfactory.AnalysisSpec{Checks: []upfactory.Check{{Metric: "error_rate", Provider: "builtin"}}}}, got)
 	for key, want := range map[string]string{
@@ -120,11 +121,3 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
-
-type problems map[string]string
-
-func (p problems) Report(key, format string, args ...any) { p[key] = fmt.Sprintf(format, args...) }
-func (p problems) Has(string) bool                        { return false }
-func (p problems) Reported(key string) bool               { _, ok := p[key]; return ok }
-func (p problems) CheckFiles() bool                       { return false }
-func (p problems) Config() *upfactory.Config              { return nil }

@@ -7,12 +7,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/upfactory/upfactory"
@@ -127,46 +125,12 @@ func TestLeaseStore(t *testing.T) {
 }
 
 // TestSeveralServers writes through three stores on one database, as
-// three serve replicas would, each from several goroutines: the advisory
-// lock keeps the log one chain, with no gap and no duplicate sequence.
+// three serve replicas would: the advisory lock keeps the log one chain.
 func TestSeveralServers(t *testing.T) {
-	dsn := freshDSN(t)
-	dbs := []*postgres.DB{mustOpen(t, dsn), mustOpen(t, dsn), mustOpen(t, dsn)}
-	const goroutines, saves = 4, 10
-	var wg sync.WaitGroup
-	for i, db := range dbs {
-		for g := range goroutines {
-			wg.Go(func() {
-				st := &upfactory.ServiceState{Service: fmt.Sprintf("svc-%d-%d", i, g)}
-				for j := range saves {
-					e := upfactory.LogEntry{Time: time.Date(2026, 12, 5, 12, 0, j, 0, time.UTC), Actor: upfactory.ActorSystem,
-						Action: "step.advance", Service: st.Service, Subject: fmt.Sprint(j), Values: map[string]any{"i": j}}
-					if err := db.Save(t.Context(), st, []upfactory.LogEntry{e}); err != nil {
-						t.Errorf("Save(%s): %v", st.Service, err)
-						return
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	n := int64(len(dbs) * goroutines * saves)
-	v, err := dbs[1].VerifyLog(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(&upfactory.LogVerification{OK: true, Entries: n}, v); diff != "" {
-		t.Fatalf("VerifyLog (-want +got):\n%s", diff)
-	}
-	log, err := dbs[2].Log(t.Context(), upfactory.LogFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range log {
-		if e.Seq != int64(i+1) {
-			t.Fatalf("entry %d has seq %d: a gap or a duplicate", i, e.Seq)
-		}
-	}
+	storetest.RunSeveralWriters(t, func(t *testing.T) (*postgres.DB, func(t *testing.T) *postgres.DB) {
+		dsn := freshDSN(t)
+		return mustOpen(t, dsn), func(t *testing.T) *postgres.DB { return mustOpen(t, dsn) }
+	})
 }
 
 // TestReopenAppliesNoMigrationTwice opens a migrated database again.

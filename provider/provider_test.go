@@ -2,13 +2,13 @@ package provider_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/provider"
+	"github.com/upfactory/upfactory/provider/providertest"
 
 	_ "github.com/upfactory/upfactory/exec"
 	_ "github.com/upfactory/upfactory/flagd"
@@ -61,15 +61,6 @@ func TestATypeWithoutItsFunctionsIsRefused(t *testing.T) {
 	provider.RegisterMetric(provider.Metric{Type: "datadog"})
 }
 
-// collect is a Problems that keeps what is reported, by full key.
-type collect map[string]string
-
-func (c collect) Report(key, format string, args ...any) { c[key] = fmt.Sprintf(format, args...) }
-func (c collect) Has(key string) bool                    { _, ok := c[key]; return ok }
-func (c collect) Reported(key string) bool               { _, ok := c[key]; return ok }
-func (c collect) CheckFiles() bool                       { return false }
-func (c collect) Config() *upfactory.Config              { return nil }
-
 func TestEachTargetChecksItsOwnKeys(t *testing.T) {
 	svc := &upfactory.Service{Name: "shop", StableVersion: "1.0.0", Target: upfactory.TargetSpec{Type: "static",
 		Command: []string{"./shop"}, Versions: map[string][]string{"1.0.0": {"127.0.0.1:0"}, "2.0.0": nil}}}
@@ -77,7 +68,7 @@ func TestEachTargetChecksItsOwnKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := collect{}
+	got := providertest.Problems{}
 	st.Validate(svc, provider.Prefixed(got, "services[0].target"))
 	for key, want := range map[string]string{
 		"services[0].target.command":              "only exec targets have a command",
@@ -90,7 +81,7 @@ func TestEachTargetChecksItsOwnKeys(t *testing.T) {
 	}
 	svc.Target = upfactory.TargetSpec{Type: "exec", Command: []string{"./shop", "{{.Host}}"}, Env: map[string]string{"A=B": "x"}}
 	et, _ := provider.LookupTarget("exec")
-	got = collect{}
+	got = providertest.Problems{}
 	et.Validate(svc, provider.Prefixed(got, "t"))
 	for key, want := range map[string]string{
 		"t.command[1]": "unknown field .Host",

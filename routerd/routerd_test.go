@@ -13,6 +13,7 @@ import (
 
 	"github.com/upfactory/upfactory"
 	"github.com/upfactory/upfactory/provider"
+	"github.com/upfactory/upfactory/provider/providertest"
 	"github.com/upfactory/upfactory/routerd"
 	"github.com/upfactory/upfactory/routertest"
 )
@@ -187,23 +188,15 @@ func TestValidation(t *testing.T) {
 		{"127.0.0.1:7171", "plain", "token", "write it as ${NAME}"},
 		{"127.0.0.1:0", "", "api", "port 0 cannot be dialed"},
 	} {
-		got := problems{}
+		got := providertest.Problems{}
 		rt.Validate(&upfactory.Service{Router: upfactory.RouterSpec{Type: "standalone", API: tc.api, Token: tc.token}}, got)
 		if !strings.Contains(got[tc.key], tc.want) {
 			t.Errorf("api %q token %q: problems %v, want %s: %q", tc.api, tc.token, got, tc.key, tc.want)
 		}
 	}
-	ok := problems{}
+	ok := providertest.Problems{}
 	rt.Validate(&upfactory.Service{Router: upfactory.RouterSpec{Type: "standalone", API: "127.0.0.1:7171"}}, ok)
 	if len(ok) != 0 {
 		t.Errorf("a loopback API without a token: %v, want no problem", ok)
 	}
 }
-
-type problems map[string]string
-
-func (p problems) Report(key, format string, args ...any) { p[key] = fmt.Sprintf(format, args...) }
-func (p problems) Has(string) bool                        { return false }
-func (p problems) Reported(key string) bool               { _, ok := p[key]; return ok }
-func (p problems) CheckFiles() bool                       { return false }
-func (p problems) Config() *upfactory.Config              { return nil }

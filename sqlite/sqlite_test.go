@@ -534,29 +534,14 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	})
 }
 
-// TestTwoHandles writes through two stores open on one file, as the server
-// and a CLI command would: SQLite's lock, not only the in-process one, must
-// keep the log in one chain.
-func TestTwoHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "upfactory.db")
-	dbs := []*sqlite.DB{MustOpen(t, path), MustOpen(t, path)}
-	const goroutines, saves = 4, 10
-	var wg sync.WaitGroup
-	for i, db := range dbs {
-		for g := range goroutines {
-			wg.Go(func() {
-				st := &upfactory.ServiceState{Service: fmt.Sprintf("svc-%d-%d", i, g)}
-				for j := range saves {
-					if err := db.Save(t.Context(), st, []upfactory.LogEntry{entry(st.Service, "step.advance", j)}); err != nil {
-						t.Errorf("Save(%s): %v", st.Service, err)
-						return
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	mustVerify(t, dbs[0], int64(len(dbs)*goroutines*saves))
+// TestSeveralHandles writes through stores open on one file, as the
+// server and CLI commands would: SQLite's lock, not only the in-process
+// one, must keep the log in one chain.
+func TestSeveralHandles(t *testing.T) {
+	storetest.RunSeveralWriters(t, func(t *testing.T) (*sqlite.DB, func(t *testing.T) *sqlite.DB) {
+		path := filepath.Join(t.TempDir(), "upfactory.db")
+		return MustOpen(t, path), func(t *testing.T) *sqlite.DB { return MustOpen(t, path) }
+	})
 }
 
 func TestLineStore(t *testing.T) {
