@@ -139,6 +139,16 @@ type TargetSpec struct {
 	Readiness Readiness `yaml:"readiness" json:"readiness"`
 	// StopTimeout is how long an instance gets after SIGTERM before SIGKILL. Default 10s.
 	StopTimeout Duration `yaml:"stop_timeout" json:"stop_timeout"`
+	// Image (kubernetes) is the container image of a version, a template
+	// with {{.Version}} and {{.Service}}: registry.example.com/shop:{{.Version}}.
+	Image string `yaml:"image" json:"image,omitempty"`
+	// Namespace (kubernetes) holds the service's Deployments and Services.
+	Namespace string `yaml:"namespace" json:"namespace,omitempty"`
+	// Port (kubernetes) is the port the container listens on.
+	Port int `yaml:"port" json:"port,omitempty"`
+	// Kubeconfig (kubernetes) is the cluster's kubeconfig file; default
+	// KUBECONFIG, ~/.kube/config, or the pod's service account.
+	Kubeconfig string `yaml:"kubeconfig" json:"kubeconfig,omitempty"`
 }
 
 // Readiness is an HTTP GET that must answer 2xx.
@@ -181,6 +191,10 @@ type RouterSpec struct {
 	// upfactory adds, weighs, drains and removes through it.
 	Socket  string `yaml:"socket" json:"socket,omitempty"`
 	Backend string `yaml:"backend" json:"backend,omitempty"`
+	// Route (gateway) is the Gateway API HTTPRoute whose backend weights
+	// send the traffic to each version's Service, in the target's
+	// namespace.
+	Route string `yaml:"route" json:"route,omitempty"`
 }
 
 // TLSSpec names a PEM certificate (with its chain) and its key.

@@ -92,6 +92,20 @@ if ! command -v haproxy >/dev/null; then
   echo "test.sh: haproxy is not installed: the HAProxy router tests skip (Debian package haproxy)" >&2
 fi
 
+echo "== kube-apiserver and etcd for the Kubernetes tests"
+# envtest runs a real kube-apiserver (built once from the Go module proxy
+# into a cache: several minutes the first time) with Debian's etcd.
+if assets=$(scripts/kube-apiserver.sh); then
+  export KUBEBUILDER_ASSETS="$assets"
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "test.sh: kube-apiserver could not be built or etcd installed (Debian package etcd-server); with CI=true nothing may skip" >&2
+  exit 1
+else
+  echo "test.sh: no kube-apiserver: the Kubernetes tests skip (Debian package etcd-server; scripts/kube-apiserver.sh)" >&2
+fi
+echo "== go build -tags kubernetes"
+go build -tags kubernetes -o /dev/null ./cmd/upfactory
+
 echo "== go vet"
 go vet ./...
 
