@@ -168,6 +168,18 @@ var badCases = []struct {
 		want: []string{`5:40 services[0].router.tls: needs both cert and key`},
 	},
 	{
+		name: "a traffic check on a router that keeps no counts",
+		yaml: `services:
+  - name: web
+    stable_version: v1
+    target: {type: exec, command: ["./web", "{{.Port}}"]}
+    router: {type: haproxy, listen: "127.0.0.1:8080", socket: /run/haproxy/admin.sock, backend: web}
+    strategy: {canary: {steps: [{weight: 5}, {analysis: {duration: 1m}}, {weight: 100}]}}
+    analysis: {checks: [{metric: error_rate, max: 1%}]}
+`,
+		want: []string{`7:34 services[0].analysis.checks[0].metric: error_rate is counted by upfactory's own router`},
+	},
+	{
 		name: "notifiers",
 		yaml: minimal + `notifiers:
   - {type: webhook, url: "https://hooks.example.com/upfactory", secret: plain-text-secret, events: [started, exploded]}

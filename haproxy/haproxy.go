@@ -352,8 +352,7 @@ func (r *Router) Drain(ctx context.Context, addr string) error {
 	return nil
 }
 
-// validate checks an haproxy router's own keys, and that no check needs
-// the per-version stats only upfactory's own router keeps.
+// validate checks an haproxy router's own keys.
 func validate(svc *upfactory.Service, p provider.Problems) {
 	r := svc.Router
 	if r.API != "" || r.Token != "" {
@@ -372,11 +371,5 @@ func validate(svc *upfactory.Service, p provider.Problems) {
 		p.Report("backend", "required for an haproxy router: the backend whose servers upfactory manages")
 	} else if !upfactory.IsToken(r.Backend) || strings.ContainsAny(r.Backend, "/;") {
 		p.Report("backend", "%q is not a backend name", r.Backend)
-	}
-	for _, c := range svc.Analysis.Checks {
-		if c.Provider == upfactory.ProviderBuiltin && c.Metric != upfactory.MetricCPU && c.Metric != upfactory.MetricMemory {
-			p.Report("type", "check %s measures %s with the builtin provider, from upfactory's own router's counts; HAProxy keeps its own: use provider: prometheus with HAProxy's exporter", c.ID(), c.Metric)
-			return
-		}
 	}
 }

@@ -57,10 +57,4 @@ func validateGateway(svc *upfactory.Service, p provider.Problems) {
 	if svc.Router.Route == "" || dnsLabel(svc.Router.Route) != svc.Router.Route {
 		p.Report("route", "required: the name of the HTTPRoute in the target's namespace whose backend weights upfactory sets")
 	}
-	for _, c := range svc.Analysis.Checks {
-		if c.Provider == upfactory.ProviderBuiltin {
-			p.Report("type", "check %s measures %s with the builtin provider, from upfactory's own router's counts; the Gateway keeps its own: use provider: prometheus", c.ID(), c.Metric)
-			return
-		}
-	}
 }

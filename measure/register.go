@@ -48,6 +48,10 @@ func validateBuiltin(svc *upfactory.Service, c *upfactory.Check, p provider.Prob
 		if svc.Target.Type != "exec" {
 			p.Report("metric", "%s is read from the processes of an exec target; this service's target is %q (use provider: prometheus)", c.Metric, svc.Target.Type)
 		}
+	default:
+		if r, err := provider.LookupRouter(svc.Router.Type); err == nil && !r.Counts {
+			p.Report("metric", "%s is counted by upfactory's own router (builtin or standalone); this service's router, %s, keeps its own counts: use provider: prometheus", c.Metric, svc.Router.Type)
+		}
 	}
 	if c.Metric != upfactory.MetricConversion && (c.Numerator != "" || c.Denominator != "") {
 		p.Report("numerator", "only the conversion metric takes numerator and denominator")

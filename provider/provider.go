@@ -61,6 +61,11 @@ type Router struct {
 	New func(ctx context.Context, svc *upfactory.Service, env RouterEnv) (r upfactory.Router, stop func(), err error)
 	// Validate checks the type's own keys of the router section. Optional.
 	Validate func(svc *upfactory.Service, p Problems)
+	// Counts says the router keeps per-version and per-route counts of the
+	// traffic (upfactory.MetricSource), which the builtin metric provider
+	// reads; a router without (HAProxy, a Gateway) leaves traffic checks
+	// to provider: prometheus.
+	Counts bool
 }
 
 // FlagStore is a flag store type.

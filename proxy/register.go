@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	provider.RegisterRouter(provider.Router{Type: "builtin", New: provision, Validate: Validate})
+	provider.RegisterRouter(provider.Router{Type: "builtin", New: provision, Validate: Validate, Counts: true})
 }
 
 var (

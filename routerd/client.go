@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	provider.RegisterRouter(provider.Router{Type: "standalone", Validate: validate,
+	provider.RegisterRouter(provider.Router{Type: "standalone", Validate: validate, Counts: true,
 		New: func(_ context.Context, svc *upfactory.Service, env provider.RouterEnv) (upfactory.Router, func(), error) {
 			c, err := NewClient(svc, env.Logger)
 			return c, func() {}, err
